@@ -1,0 +1,14 @@
+"""Top-level URLs: the admin, the HTTP API under /api/v1/, and the OpenAPI schema."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/", include("paywall.api_urls")),
+]
+
+handler404 = "paywall.errors.not_found"
+handler500 = "paywall.errors.server_error"
