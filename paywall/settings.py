@@ -124,9 +124,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache, channel layer --------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -137,12 +142,13 @@ CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = DATA_DIR / "celery-broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_TASK_ACKS_LATE = True
@@ -170,10 +176,14 @@ XRPL_URL = env_str("XRPL_URL", "http://127.0.0.1:5006/")
 XRPL_LEDGER_KIND = env_str("XRPL_LEDGER_KIND", "sandbox")
 XRPL_TIMEOUT_SECONDS = float(env_str("XRPL_TIMEOUT_SECONDS", "5"))
 DROPGATE_FAUCET_ENABLED = env_bool("DROPGATE_FAUCET_ENABLED", XRPL_LEDGER_KIND == "sandbox")
+# The standalone genesis seed: public knowledge, only ever used when the faucet is enabled.
+DROPGATE_FAUCET_SEED = env_str("DROPGATE_FAUCET_SEED", "snoPBrXtMeMyMHUVTgbuqAfg1SUTb")
 DROPGATE_MIN_SETTLE_DELAY_SECONDS = env_int("DROPGATE_MIN_SETTLE_DELAY_SECONDS", 3600)
 DROPGATE_MIN_CHANNEL_DROPS = env_int("DROPGATE_MIN_CHANNEL_DROPS", 1_000_000)
 DROPGATE_CLOSE_SAFETY_MARGIN_SECONDS = env_int("DROPGATE_CLOSE_SAFETY_MARGIN_SECONDS", 600)
 DROPGATE_SETTLEMENT_THRESHOLD_DROPS = env_int("DROPGATE_SETTLEMENT_THRESHOLD_DROPS", 5_000_000)
+DROPGATE_SETTLEMENT_WAIT_SECONDS = float(env_str("DROPGATE_SETTLEMENT_WAIT_SECONDS", "10"))
+DROPGATE_WATCHTOWER_ALERT_MARGIN_SECONDS = env_int("DROPGATE_WATCHTOWER_ALERT_MARGIN_SECONDS", 120)
 DROPGATE_PLATFORM_FEE_BPS = env_int("DROPGATE_PLATFORM_FEE_BPS", 1000)
 DROPGATE_GRANT_TTL_SECONDS = env_int("DROPGATE_GRANT_TTL_SECONDS", 300)
 # Keystore: the software keystore encrypts keys at rest under this key-encryption key.

@@ -1,0 +1,176 @@
+"""Admin for channels, claims, settlements, the journal and alerts. Money rows are read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from channels_app.models import (
+    Channel,
+    Claim,
+    JournalEntry,
+    JournalLine,
+    KeyRecord,
+    Settlement,
+    WatchtowerAlert,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows that record money: viewable, never added, edited or deleted through the admin."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ClaimInline(admin.TabularInline):
+    model = Claim
+    extra = 0
+    fields = ("amount_drops", "increment_drops", "payee_ref", "reference", "accepted_at")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class SettlementInline(admin.TabularInline):
+    model = Settlement
+    extra = 0
+    fields = ("tx_hash", "balance_drops", "close", "status", "engine_result", "ledger_index")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Channel)
+class ChannelAdmin(ReadOnlyAdmin):
+    list_display = (
+        "channel_id",
+        "owner_ref",
+        "status",
+        "amount_drops",
+        "accepted_drops",
+        "ledger_balance_drops",
+        "unredeemed",
+        "expiration",
+        "registered_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("channel_id", "owner_ref", "source_address")
+    inlines = (ClaimInline, SettlementInline)
+    actions = ("settle_now",)
+
+    @admin.display(description="unredeemed drops")
+    def unredeemed(self, obj: Channel) -> int:
+        return obj.unredeemed_drops
+
+    @admin.action(description="Redeem the highest claim now (queued)")
+    def settle_now(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
+        from channels_app.tasks import settle_channel
+
+        for pk in queryset.values_list("pk", flat=True):
+            settle_channel.delay(pk, "admin")
+        messages.info(request, f"Queued settlement for {queryset.count()} channel(s).")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Actions need change permission on the changelist; the form itself stays read-only.
+        return obj is None and super(ReadOnlyAdmin, self).has_change_permission(request, obj)
+
+
+@admin.register(Claim)
+class ClaimAdmin(ReadOnlyAdmin):
+    list_display = ("channel", "amount_drops", "increment_drops", "payee_ref", "accepted_at")
+    list_filter = ("accepted_at",)
+    search_fields = ("channel__channel_id", "payee_ref", "reference")
+    exclude = ("mac",)
+
+
+@admin.register(Settlement)
+class SettlementAdmin(ReadOnlyAdmin):
+    list_display = (
+        "tx_hash",
+        "channel",
+        "balance_drops",
+        "close",
+        "reason",
+        "status",
+        "engine_result",
+        "created_at",
+    )
+    list_filter = ("status", "reason", "close")
+    search_fields = ("tx_hash", "channel__channel_id")
+    exclude = ("tx_blob",)
+
+
+class JournalLineInline(admin.TabularInline):
+    model = JournalLine
+    extra = 0
+    fields = ("account", "subaccount", "debit_drops", "credit_drops")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(JournalEntry)
+class JournalEntryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "kind", "reference", "memo")
+    list_filter = ("kind", "created_at")
+    search_fields = ("reference", "memo")
+    inlines = (JournalLineInline,)
+
+
+@admin.register(JournalLine)
+class JournalLineAdmin(ReadOnlyAdmin):
+    list_display = ("entry", "account", "subaccount", "debit_drops", "credit_drops")
+    list_filter = ("account", "entry__kind")
+    search_fields = ("subaccount", "entry__reference")
+
+
+@admin.register(KeyRecord)
+class KeyRecordAdmin(ReadOnlyAdmin):
+    list_display = (
+        "purpose",
+        "key_id",
+        "algorithm",
+        "address",
+        "active",
+        "created_at",
+        "retired_at",
+    )
+    list_filter = ("purpose", "active")
+    exclude = ("sealed",)
+
+
+@admin.register(WatchtowerAlert)
+class WatchtowerAlertAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "level", "code", "channel", "unredeemed_drops", "resolved_at")
+    list_filter = ("level", "code", "resolved_at")
+    readonly_fields = ("channel", "level", "code", "message", "unredeemed_drops", "created_at")
+    actions = ("mark_resolved",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Mark resolved")
+    def mark_resolved(self, request: HttpRequest, queryset: QuerySet[WatchtowerAlert]) -> None:
+        from channels_app import clock
+
+        queryset.filter(resolved_at__isnull=True).update(resolved_at=clock.now())

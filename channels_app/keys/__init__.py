@@ -1,0 +1,1 @@
+"""Key management: the only code that touches platform key material."""

@@ -1,0 +1,58 @@
+"""Read queries over channels, claims and the journal."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import F, QuerySet, Sum
+
+from channels_app import clock
+from channels_app.models import Channel, ChannelStatus, Claim, JournalLine
+from channels_app.types import ChannelSnapshot
+
+
+def snapshot_of(channel: Channel) -> ChannelSnapshot:
+    return ChannelSnapshot(
+        channel_id=channel.channel_id,
+        owner_ref=channel.owner_ref,
+        source_address=channel.source_address,
+        public_key=channel.public_key,
+        amount_drops=channel.amount_drops,
+        accepted_drops=channel.accepted_drops,
+        ledger_balance_drops=channel.ledger_balance_drops,
+        remaining_drops=channel.amount_drops - channel.accepted_drops,
+        settle_delay=channel.settle_delay,
+        expiration=clock.from_ripple_time(channel.expiration) if channel.expiration else None,
+        cancel_after=clock.from_ripple_time(channel.cancel_after) if channel.cancel_after else None,
+        status=channel.status,
+    )
+
+
+def channel_snapshot(channel_id: str) -> ChannelSnapshot | None:
+    channel = Channel.objects.filter(channel_id=channel_id.upper()).first()
+    return snapshot_of(channel) if channel is not None else None
+
+
+def highest_claim(channel: Channel) -> Claim | None:
+    return channel.claims.order_by("-amount_drops").first()
+
+
+def channels_to_watch() -> QuerySet[Channel]:
+    """Channels the watchtower must keep an eye on: not closed, and either holding value or closing."""
+    return Channel.objects.exclude(status=ChannelStatus.CLOSED)
+
+
+def channels_due_for_settlement() -> QuerySet[Channel]:
+    """Open channels whose unredeemed amount has passed the settlement threshold."""
+    threshold = settings.DROPGATE_SETTLEMENT_THRESHOLD_DROPS
+    return Channel.objects.exclude(status=ChannelStatus.CLOSED).filter(
+        accepted_drops__gte=F("ledger_balance_drops") + threshold
+    )
+
+
+def journal_balance(account: str, subaccount: str | None = None) -> int:
+    """Debits minus credits on an account (and optionally one sub-account)."""
+    lines = JournalLine.objects.filter(account=account)
+    if subaccount is not None:
+        lines = lines.filter(subaccount=subaccount)
+    totals = lines.aggregate(d=Sum("debit_drops"), c=Sum("credit_drops"))
+    return int(totals["d"] or 0) - int(totals["c"] or 0)

@@ -1,0 +1,170 @@
+"""Accepting readers' signed channel claims: the hot path of every unlock."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from channels_app import clock
+from channels_app.exceptions import ClaimRejected
+from channels_app.models import Channel, ChannelStatus, Claim, integrity_tag
+from channels_app.services.journal import credit, debit, journal_post
+from channels_app.signatures import (
+    InvalidSignature,
+    MalformedInput,
+    claim_message,
+    parse_channel_id,
+    parse_drops,
+    parse_hex,
+    verify_signature,
+)
+from channels_app.types import AcceptedClaim
+
+logger = logging.getLogger(__name__)
+
+
+class ClaimConflict(ClaimRejected):
+    code = "claim_conflict"
+    http_status = 409
+    default_message = (
+        "Another claim on this channel was accepted at the same time; sign the next one."
+    )
+
+
+def _rejected(code: str, message: str, status: int = 422) -> ClaimRejected:
+    error = ClaimRejected(message, code=code)
+    error.http_status = status
+    return error
+
+
+def _closing_within_margin(channel: Channel) -> bool:
+    if channel.status != ChannelStatus.OPEN or channel.expiration is not None:
+        return True
+    if channel.cancel_after is None:
+        return False
+    margin = settings.DROPGATE_CLOSE_SAFETY_MARGIN_SECONDS
+    return channel.cancel_after - margin <= clock.to_ripple_time(clock.now())
+
+
+def _check_claim(
+    channel: Channel, *, amount_drops: int, signature: bytes, min_increment_drops: int
+) -> None:
+    """Every rule a claim must pass, cheapest first. Raises ClaimRejected; changes nothing."""
+    if _closing_within_margin(channel):
+        raise _rejected("channel_closing", "The channel is closing; open a new one.", 409)
+    if amount_drops > channel.amount_drops:
+        raise _rejected(
+            "claim_exceeds_channel", "The claim is more than the channel holds; top it up."
+        )
+    try:
+        verify_signature(
+            message=claim_message(bytes.fromhex(channel.channel_id), amount_drops),
+            signature=signature,
+            public_key=bytes.fromhex(channel.public_key),
+        )
+    except InvalidSignature as exc:
+        raise _rejected(
+            "claim_signature_invalid", f"The claim signature is not valid ({exc.reason})."
+        ) from exc
+    if amount_drops == channel.accepted_drops:
+        raise _rejected("claim_replayed", "This claim was already accepted.", 409)
+    if amount_drops < channel.accepted_drops:
+        raise _rejected("claim_stale", "A higher claim on this channel was already accepted.", 409)
+    if amount_drops - channel.accepted_drops < min_increment_drops:
+        raise _rejected(
+            "claim_underpaid",
+            f"The claim must add at least {min_increment_drops} drops to the last one.",
+            402,
+        )
+
+
+def claim_accept(
+    *,
+    channel_id: str,
+    amount_drops: int | str,
+    signature: str,
+    min_increment_drops: int,
+    payee_ref: str,
+    fee_bps: int,
+    reference: str,
+) -> AcceptedClaim:
+    """Verify a claim and accept it for `min_increment_drops` or more.
+
+    The accepted amount is advanced by compare-and-set on the channel row, and the claim row is
+    unique per (channel, amount), so two concurrent claims can never both take the same
+    increment. The claim and its journal entries commit together; call inside an outer
+    transaction only if that transaction also commits before the reader is answered.
+    """
+    try:
+        channel_key = parse_channel_id(channel_id).hex().upper()
+        amount = parse_drops(amount_drops)
+        signature_bytes = parse_hex(signature, field="signature")
+    except MalformedInput as exc:
+        raise _rejected("claim_malformed", f"The claim is malformed: {exc.reason}.", 400) from exc
+    if min_increment_drops < 1:
+        raise ValueError("min_increment_drops must be positive")
+
+    channel = Channel.objects.filter(channel_id=channel_key).first()
+    if channel is None:
+        raise _rejected("channel_unknown", "The channel is not registered.", 404)
+    _check_claim(
+        channel,
+        amount_drops=amount,
+        signature=signature_bytes,
+        min_increment_drops=min_increment_drops,
+    )
+    increment = amount - channel.accepted_drops
+    fee = increment * fee_bps // 10_000
+    signature_hex = signature_bytes.hex().upper()
+    with transaction.atomic():
+        advanced = Channel.objects.filter(
+            pk=channel.pk,
+            accepted_drops=channel.accepted_drops,
+            status=ChannelStatus.OPEN,
+            amount_drops__gte=amount,
+        ).update(accepted_drops=amount)
+        if advanced != 1:
+            raise ClaimConflict()
+        try:
+            with transaction.atomic():
+                claim = Claim.objects.create(
+                    channel=channel,
+                    amount_drops=amount,
+                    increment_drops=increment,
+                    signature=signature_hex,
+                    payee_ref=payee_ref,
+                    reference=reference[:128],
+                    mac=integrity_tag(channel_key, amount, increment, signature_hex),
+                )
+        except IntegrityError as exc:
+            raise ClaimConflict() from exc
+        journal_post(
+            kind="claim_accepted",
+            reference=f"claim:{claim.pk}",
+            postings=[
+                debit("claims_receivable", increment, channel_key),
+                credit("publisher_payable", increment, payee_ref),
+            ],
+            memo=reference,
+        )
+        journal_post(
+            kind="fee",
+            reference=f"claim:{claim.pk}",
+            postings=[
+                debit("publisher_payable", fee, payee_ref),
+                credit("platform_fee_revenue", fee),
+            ],
+        )
+        if amount - channel.ledger_balance_drops >= settings.DROPGATE_SETTLEMENT_THRESHOLD_DROPS:
+            from channels_app.tasks import settle_channel
+
+            settle_channel.delay_on_commit(channel.pk, "threshold")
+    return AcceptedClaim(
+        claim_id=claim.pk,
+        channel_id=channel_key,
+        amount_drops=amount,
+        increment_drops=increment,
+        fee_drops=fee,
+    )
