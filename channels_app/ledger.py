@@ -135,11 +135,32 @@ def transaction_status(tx_hash: str) -> TxStatus | None:
             return None
         raise
     meta = result.get("meta") or result.get("metaData") or {}
+    if not isinstance(meta, dict):
+        meta = {}
     tx_json = result.get("tx_json", result)
+    balance_after, deleted = _channel_outcome(meta)
     return TxStatus(
         tx_hash=tx_hash.upper(),
         validated=bool(result.get("validated", False)),
-        result=meta.get("TransactionResult") if isinstance(meta, dict) else None,
+        result=meta.get("TransactionResult"),
         ledger_index=_optional_int(result, "ledger_index"),
         fee_drops=int(tx_json.get("Fee", "0")),
+        channel_balance_after=balance_after,
+        channel_deleted=deleted,
     )
+
+
+def _channel_outcome(meta: dict[str, Any]) -> tuple[int | None, bool]:
+    """The PayChannel's Balance after the transaction, from AffectedNodes, and if it was deleted.
+
+    A claim that arrives after Expiration deletes the channel *without* paying: its final
+    Balance is then the old one. Only the metadata says what really moved.
+    """
+    for affected in meta.get("AffectedNodes", []):
+        for kind, node in affected.items():
+            if node.get("LedgerEntryType") != "PayChannel":
+                continue
+            fields = node.get("FinalFields") or node.get("NewFields") or {}
+            balance = int(fields.get("Balance", "0"))
+            return balance, kind == "DeletedNode"
+    return None, False

@@ -71,3 +71,7 @@ class TxStatus:
     result: str | None
     ledger_index: int | None
     fee_drops: int
+    # From the metadata: the PayChannel's Balance after this transaction, and whether the
+    # transaction deleted the channel. None when the transaction touched no channel.
+    channel_balance_after: int | None = None
+    channel_deleted: bool = False

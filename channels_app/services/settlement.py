@@ -110,14 +110,15 @@ def settlement_resolve(*, settlement: Settlement) -> str:
                     engine_result="tesSUCCESS",
                     ledger_index=status.ledger_index,
                 )
-                _record_redemption(
-                    channel, ledger_balance=settlement.balance_drops, reference=settlement.tx_hash
-                )
+                # What the ledger actually paid, which is less than asked if the channel had
+                # already expired (then the claim only removed it).
+                paid_to = status.channel_balance_after
+                if paid_to is None:
+                    paid_to = channel.ledger_balance_drops
+                _record_redemption(channel, ledger_balance=paid_to, reference=settlement.tx_hash)
                 fields = ["ledger_balance_drops"]
-                channel.ledger_balance_drops = max(
-                    channel.ledger_balance_drops, settlement.balance_drops
-                )
-                if settlement.close:
+                channel.ledger_balance_drops = max(channel.ledger_balance_drops, paid_to)
+                if status.channel_deleted:
                     channel.status = ChannelStatus.CLOSED
                     fields.append("status")
                 channel.save(update_fields=fields)
