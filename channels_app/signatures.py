@@ -14,9 +14,10 @@ since the RequireFullyCanonicalSig amendment, for transactions:
   (short lengths only, INTEGER tags, no negative or zero-padded numbers, no trailing bytes),
   1 <= R, S < n, and fully canonical (S <= n - S). The key must be a point on the curve.
 
-OpenSSL (through `cryptography`) does the curve arithmetic; the encoding rules, which are
-where libraries differ, are checked here first. Pure Python, no Django: the sandbox ledger
-uses `verify_signature` for transaction signatures as well.
+The curve arithmetic is done in C: libsecp256k1 (through `coincurve`), as in rippled, for
+secp256k1, and OpenSSL (through `cryptography`) for Ed25519. The encoding rules, which are
+where libraries differ, are checked here first, so the reasons do not depend on the library.
+No Django: the sandbox ledger uses `verify_signature` for transaction signatures as well.
 """
 
 from __future__ import annotations
@@ -26,9 +27,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from coincurve import PublicKey as Secp256k1PublicKey
 from cryptography.exceptions import InvalidSignature as _OpenSSLInvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, utils
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 __all__ = [
@@ -66,7 +66,6 @@ ED25519_D = -121665 * pow(121666, -1, ED25519_P) % ED25519_P
 _HEX = re.compile(r"[0-9A-Fa-f]*")
 _DECIMAL = re.compile(r"[0-9]+")
 _KEY_CACHE_SIZE = 8192
-_ECDSA_PREHASHED = ec.ECDSA(utils.Prehashed(hashes.SHA256()))  # SHA-512Half is 32 bytes too
 
 
 class MalformedInput(ValueError):
@@ -212,10 +211,15 @@ def _verify_secp256k1(message: bytes, signature: bytes, public_key: bytes) -> No
     key = _secp256k1_key(public_key)
     if key is None:
         raise InvalidSignature("point not on curve")
+    # The signature is strict DER with 1 <= R, S <= n / 2 by now, which libsecp256k1's parser
+    # and its low-S verify both take; a ValueError or TypeError would mean a disagreement, and
+    # must still come out as a rejection. hasher=None: the digest is SHA-512Half, not SHA-256.
     try:
-        key.verify(signature, sha512_half(message), _ECDSA_PREHASHED)
-    except _OpenSSLInvalidSignature:
-        raise InvalidSignature("signature mismatch") from None
+        verified = key.verify(signature, sha512_half(message), hasher=None)
+    except (ValueError, TypeError):
+        verified = False
+    if not verified:
+        raise InvalidSignature("signature mismatch")
 
 
 def _strict_der_s(sig: bytes) -> int:
@@ -261,11 +265,15 @@ def _ed25519_key(raw_key: bytes) -> Ed25519PublicKey:
 
 
 @lru_cache(maxsize=_KEY_CACHE_SIZE)
-def _secp256k1_key(public_key: bytes) -> ec.EllipticCurvePublicKey | None:
-    """The decompressed key, or None if x >= p or x^3 + 7 has no square root (as libsecp256k1)."""
+def _secp256k1_key(public_key: bytes) -> Secp256k1PublicKey | None:
+    """The decompressed key, or None if x >= p or x^3 + 7 has no square root.
+
+    `public_key` is 33 bytes starting 02 or 03 (checked by the caller), so libsecp256k1's
+    `secp256k1_ec_pubkey_parse` sees a compressed key only, as rippled's does.
+    """
     try:
-        return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256K1(), public_key)
-    except ValueError:
+        return Secp256k1PublicKey(public_key)
+    except (ValueError, TypeError):
         return None
 
 

@@ -2,7 +2,8 @@
 
 xrpl-py's keypairs sign the claims and serve as the reference for canonical signatures;
 OpenSSL (through `cryptography`) shows that each rejected high-S signature is otherwise
-mathematically valid, so those tests fail against a lenient verifier.
+mathematically valid, so those tests fail against a lenient verifier. The secp256k1 maths runs
+in libsecp256k1 (coincurve); OpenSSL's verdicts, the previous implementation, cross-check it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import random
 
 import pytest
 from cryptography.exceptions import InvalidSignature as OpenSSLInvalidSignature
@@ -580,6 +582,72 @@ def test_key_with_x_at_or_above_the_field_prime_is_rejected(secp_claim):
     unreduced = b"\x02" + (x + SECP_P).to_bytes(32, "big")
     assert reason_of(message=message, signature=signature, public_key=unreduced) == (
         "point not on curve"
+    )
+
+
+def openssl_reason(message: bytes, signature: bytes, public_key: bytes) -> str | None:
+    """The secp256k1 path as it was before libsecp256k1: our encoding rules, OpenSSL's maths."""
+    try:
+        s = signatures._strict_der_s(signature)
+    except InvalidSignature as exc:
+        return exc.reason
+    if s > N // 2:
+        return "non-canonical signature (high S)"
+    try:
+        ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256K1(), public_key)
+    except ValueError:
+        return "point not on curve"
+    return None if openssl_accepts_ecdsa(public_key, message, signature) else "signature mismatch"
+
+
+def test_libsecp256k1_agrees_with_openssl_on_random_signatures():
+    rng = random.Random(20240611)  # fixed: a failure reproduces
+    verdicts: dict[str | None, int] = {}
+    for _ in range(150):
+        private = ec.derive_private_key(rng.randrange(1, N), ec.SECP256K1())
+        public_key = private.public_key().public_bytes(Encoding.X962, PublicFormat.CompressedPoint)
+        message = rng.randbytes(rng.randrange(0, 300))
+        der_sig = private.sign(sha512_half(message), ec.ECDSA(utils.Prehashed(hashes.SHA256())))
+        r, s = utils.decode_dss_signature(der_sig)
+        low = utils.encode_dss_signature(r, min(s, N - s))
+        flipped = bytearray(low)
+        flipped[rng.randrange(len(flipped))] ^= rng.randrange(1, 256)
+        other_key = bytes([rng.choice((2, 3))]) + rng.randbytes(32)
+        cases = [
+            (message, low, public_key),  # valid
+            (message, utils.encode_dss_signature(r, N - min(s, N - s)), public_key),  # high S
+            (message + b"\x00", low, public_key),  # other message
+            (message, bytes(flipped), public_key),  # one byte changed
+            (message, utils.encode_dss_signature(r, rng.randrange(1, N // 2 + 1)), public_key),
+            (message, utils.encode_dss_signature(rng.randrange(1, N), s), public_key),
+            (message, low, other_key),  # a random key: often off the curve
+            (message, low, bytes([public_key[0] ^ 1]) + public_key[1:]),  # the negated key
+            (message, rng.randbytes(rng.randrange(0, 80)), public_key),
+        ]
+        for case in cases:
+            expected = openssl_reason(*case)
+            reason = reason_of(message=case[0], signature=case[1], public_key=case[2])
+            assert reason == expected, case
+            verdicts[reason] = verdicts.get(reason, 0) + 1
+    assert verdicts[None] == 150  # the valid signatures, and only those, were accepted
+    assert {
+        "non-canonical signature (high S)",
+        "signature mismatch",
+        "point not on curve",
+        "bad DER",
+    } <= set(verdicts)
+
+
+@pytest.mark.parametrize("error", [ValueError, TypeError])
+def test_library_errors_in_verify_come_out_as_invalid_signature(secp_claim, monkeypatch, error):
+    class Exploding:
+        def verify(self, *args, **kwargs):
+            raise error("boom")
+
+    message, signature, public_key = secp_claim
+    monkeypatch.setattr(signatures, "_secp256k1_key", lambda _key: Exploding())
+    assert reason_of(message=message, signature=signature, public_key=public_key) == (
+        "signature mismatch"
     )
 
 
