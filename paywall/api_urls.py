@@ -1,5 +1,44 @@
-"""Routes of the HTTP API (/api/v1/)."""
+"""Routes of the HTTP API (/api/v1/), and `root_urlpatterns` for the site root.
 
-from django.urls import URLPattern
+The lead includes `root_urlpatterns` at "" in paywall/urls.py for /.well-known/jwks.json.
+"""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import URLPattern, path
+
+from paywall import api
+
+urlpatterns: list[URLPattern] = [
+    path("config", api.ConfigApi.as_view(), name="paywall-config"),
+    path(
+        "publishers/<str:pub>/articles/<slug:slug>",
+        api.ArticleTeaserApi.as_view(),
+        name="paywall-article-teaser",
+    ),
+    path("readers", api.ReaderCreateApi.as_view(), name="paywall-readers"),
+    path("channels", api.ChannelRegisterApi.as_view(), name="paywall-channels"),
+    path(
+        "channels/<str:channel_id>", api.ChannelDetailApi.as_view(), name="paywall-channel-detail"
+    ),
+    path("unlocks", api.UnlockCreateApi.as_view(), name="paywall-unlocks"),
+    path("content/<str:pub>/<slug:slug>", api.ContentApi.as_view(), name="paywall-content"),
+    path("jwks.json", api.JwksApi.as_view(), name="paywall-jwks"),
+    path(
+        "publisher/articles",
+        api.PublisherArticleListApi.as_view(),
+        name="paywall-publisher-articles",
+    ),
+    path(
+        "publisher/articles/<slug:slug>",
+        api.PublisherArticleApi.as_view(),
+        name="paywall-publisher-article",
+    ),
+    path(
+        "publisher/exchange-rates/<str:currency>",
+        api.PublisherExchangeRateApi.as_view(),
+        name="paywall-publisher-exchange-rate",
+    ),
+]
+
+root_urlpatterns: list[URLPattern] = [
+    path(".well-known/jwks.json", api.JwksApi.as_view(), name="paywall-well-known-jwks"),
+]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -38,17 +39,49 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": body}
 
 
+def _details(exc: DropgateError) -> dict[str, Any]:
+    """Extra machine-readable fields an error carries (e.g. the price on a 402)."""
+    details = getattr(exc, "details", None)
+    if not isinstance(details, dict):
+        return {}
+    return {key: value for key, value in details.items() if key not in {"code", "message"}}
+
+
+def _drf_code(exc: Exception) -> str:
+    """The stable code of a DRF exception: a view's own code if it gave one, else the class's."""
+    if isinstance(exc, drf_exceptions.APIException) and not isinstance(
+        exc, drf_exceptions.ValidationError
+    ):
+        own = exc.get_codes()
+        if isinstance(own, str) and own != exc.default_code:
+            return own
+    if isinstance(exc, Http404):
+        return "not_found"
+    if isinstance(exc, DjangoPermissionDenied):
+        return "permission_denied"
+    return next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "request_error")
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DropgateError):
-        response = Response(error_body(exc.code, exc.message), status=exc.http_status)
+        envelope = Response(
+            error_body(exc.code, exc.message, **_details(exc)), status=exc.http_status
+        )
         if exc.retry_after is not None:
-            response["Retry-After"] = str(exc.retry_after)
-        return response
+            envelope["Retry-After"] = str(exc.retry_after)
+        if exc.http_status == 401:
+            # RFC 9110: a 401 names the scheme to use. The view knows which one it expects.
+            view = context.get("view")
+            request = context.get("request")
+            header = view.get_authenticate_header(request) if view and request else None
+            if header:
+                envelope["WWW-Authenticate"] = header
+        return envelope
     response = exception_handler(exc, context)
     if response is None:
         logger.exception("unhandled API error", exc_info=exc)
         return Response(error_body("internal_error", "An internal error occurred."), status=500)
-    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "request_error")
+    code = _drf_code(exc)
     if isinstance(exc, drf_exceptions.ValidationError):
         response.data = error_body(code, "The request is invalid.", fields=response.data)
     else:

@@ -215,6 +215,7 @@ SPECTACULAR_SETTINGS = {
 # CORS is decided per publisher (paywall.cors); nothing is allowed globally.
 CORS_ALLOWED_ORIGINS: list[str] = []
 CORS_URLS_REGEX = r"^/api/v1/.*$"
+CORS_EXPOSE_HEADERS = ["retry-after"]
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-dropgate-publisher", "idempotency-key"]
 
 # --- Security headers ------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from paywall import health
+from paywall.api_urls import root_urlpatterns
 
 urlpatterns = [
     path("", health.home, name="home"),
@@ -13,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("paywall.api_urls")),
+    path("", include(root_urlpatterns)),
 ]
 
 handler404 = "paywall.errors.not_found"

@@ -1,0 +1,283 @@
+"""Reader-facing endpoints: called by the snippet from the publisher's pages (Origin checked)."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from channels_app.types import ChannelSnapshot
+from paywall import selectors
+from paywall.api.base import (
+    ApiView,
+    BearerGrantPresent,
+    ClaimAmountField,
+    DropsField,
+    IsReader,
+    error_responses,
+    reader_of,
+    require_origin,
+    validated,
+)
+from paywall.authentication import BearerGrant, GrantAuthentication, ReaderAuthentication
+from paywall.services.channels import reader_channel_register
+from paywall.services.content import content_for_grant
+from paywall.services.exceptions import PublisherMismatch
+from paywall.services.readers import reader_create
+from paywall.services.unlocks import unlock_article
+from paywall.throttles import IPRateThrottle, ReaderRateThrottle
+from paywall.types import SubmittedClaim
+
+PUBLISHER_HEADER = "X-Dropgate-Publisher"
+
+
+class ReaderView(ApiView):
+    """A reader's own request: `Authorization: Reader rdt_…`, from one of its site's origins."""
+
+    authentication_classes = (ReaderAuthentication,)
+    permission_classes = (IsReader,)
+    throttle_classes = (ReaderRateThrottle, IPRateThrottle)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        require_origin(request, reader_of(request).publisher)
+
+
+# --- Readers ---------------------------------------------------------------------------------
+
+
+class ReaderCreateInSerializer(serializers.Serializer):
+    publisher = serializers.CharField(
+        max_length=64, required=False, help_text=f"pub_…, if not in the {PUBLISHER_HEADER} header."
+    )
+    claim_public_key = serializers.CharField(
+        max_length=200,
+        trim_whitespace=False,
+        help_text="The claim key: 66 hex digits starting ED (Ed25519), 02 or 03 (secp256k1).",
+    )
+
+
+class ReaderCreateOutSerializer(serializers.Serializer):
+    reader_id = serializers.CharField(help_text="Pseudonymous id, rdr_…")
+    reader_token = serializers.CharField(help_text="Bearer secret, rdt_…; shown only once.")
+    publisher = serializers.CharField()
+
+
+class ReaderCreateApi(ApiView):
+    @extend_schema(
+        operation_id="reader_create",
+        summary="Register a pseudonymous reader of a publisher's site with its claim key",
+        parameters=[OpenApiParameter(PUBLISHER_HEADER, str, OpenApiParameter.HEADER)],
+        request=ReaderCreateInSerializer,
+        responses={201: ReaderCreateOutSerializer, **error_responses(400, 403, 404, 415)},
+    )
+    def post(self, request: Request) -> Response:
+        header_key = request.headers.get(PUBLISHER_HEADER, "")
+        if header_key:
+            # Known before the body is read, so even a bad body is answered with CORS headers.
+            publisher = selectors.publisher_get(key=header_key)
+            require_origin(request, publisher)
+        data = validated(ReaderCreateInSerializer, request.data)
+        body_key = data.get("publisher", "")
+        if header_key and body_key and body_key != header_key:
+            raise PublisherMismatch("The body and the header name different publishers.")
+        if not header_key:
+            if not body_key:
+                raise exceptions.ValidationError(
+                    {"publisher": [f"Give the publisher in {PUBLISHER_HEADER} or the body."]}
+                )
+            publisher = selectors.publisher_get(key=body_key)
+            require_origin(request, publisher)
+        issued = reader_create(publisher=publisher, claim_public_key=data["claim_public_key"])
+        out = ReaderCreateOutSerializer(
+            {
+                "reader_id": issued.reader.public_id,
+                "reader_token": issued.token,
+                "publisher": publisher.key,
+            }
+        )
+        return Response(out.data, status=status.HTTP_201_CREATED)
+
+
+# --- Channels --------------------------------------------------------------------------------
+
+
+class ChannelRegisterInSerializer(serializers.Serializer):
+    channel_id = serializers.CharField(max_length=200, help_text="64 hex digits.")
+
+
+class ChannelOutSerializer(serializers.Serializer):
+    channel_id = serializers.CharField()
+    status = serializers.CharField(help_text="open, closing or closed.")
+    funded_drops = DropsField(low=0, help_text="What the channel holds in total.")
+    accepted_drops = DropsField(low=0, help_text="Spent: the highest accepted claim.")
+    remaining_drops = DropsField(low=0, help_text="Funded minus spent.")
+    redeemed_drops = DropsField(low=0, help_text="Already paid out on the ledger.")
+    settle_delay = serializers.IntegerField()
+    expiration = serializers.DateTimeField(allow_null=True)
+    cancel_after = serializers.DateTimeField(allow_null=True)
+    source_address = serializers.CharField()
+
+
+def channel_out(snapshot: ChannelSnapshot) -> dict[str, Any]:
+    return dict(
+        ChannelOutSerializer(
+            {
+                "channel_id": snapshot.channel_id,
+                "status": snapshot.status,
+                "funded_drops": snapshot.amount_drops,
+                "accepted_drops": snapshot.accepted_drops,
+                "remaining_drops": snapshot.remaining_drops,
+                "redeemed_drops": snapshot.ledger_balance_drops,
+                "settle_delay": snapshot.settle_delay,
+                "expiration": snapshot.expiration,
+                "cancel_after": snapshot.cancel_after,
+                "source_address": snapshot.source_address,
+            }
+        ).data
+    )
+
+
+class ChannelRegisterApi(ReaderView):
+    @extend_schema(
+        operation_id="channel_register",
+        summary="Register the reader's payment channel (read from the validated ledger)",
+        request=ChannelRegisterInSerializer,
+        responses={
+            200: ChannelOutSerializer,
+            **error_responses(400, 401, 403, 409, 422, 503),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(ChannelRegisterInSerializer, request.data)
+        snapshot = reader_channel_register(reader=reader_of(request), channel_id=data["channel_id"])
+        return Response(channel_out(snapshot))
+
+
+class ChannelDetailApi(ReaderView):
+    @extend_schema(
+        operation_id="channel_detail",
+        summary="One of the reader's own channels: funded, spent, remaining, status",
+        responses={200: ChannelOutSerializer, **error_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, channel_id: str) -> Response:
+        snapshot = selectors.reader_channel_get(reader=reader_of(request), channel_id=channel_id)
+        return Response(channel_out(snapshot))
+
+
+# --- Unlocks ---------------------------------------------------------------------------------
+
+
+class ClaimInSerializer(serializers.Serializer):
+    channel_id = serializers.CharField(max_length=200, trim_whitespace=False)
+    amount_drops = ClaimAmountField(
+        help_text="Cumulative amount of the channel in drops (integer or decimal string)."
+    )
+    signature = serializers.CharField(max_length=1024, trim_whitespace=False)
+
+
+class UnlockInSerializer(serializers.Serializer):
+    publisher = serializers.CharField(max_length=64, required=False)
+    article = serializers.SlugField(max_length=200, help_text="The article's slug.")
+    claim = ClaimInSerializer(required=False, allow_null=True)
+
+
+class UnlockOutSerializer(serializers.Serializer):
+    article = serializers.CharField()
+    grant = serializers.CharField(help_text="Access grant (EdDSA JWT) for the content URL.")
+    grant_expires_at = serializers.DateTimeField()
+    amount_drops = DropsField(low=0, help_text="Charged by this call; 0 on a re-entry.")
+    content_url = serializers.CharField()
+
+
+class UnlockCreateApi(ReaderView):
+    @extend_schema(
+        operation_id="unlock_create",
+        summary="Pay for an article with a signed claim (or re-enter a paid one) and get a grant",
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Repeat a request safely: the first result's amount is returned.",
+            )
+        ],
+        request=UnlockInSerializer,
+        responses={
+            200: UnlockOutSerializer,
+            201: UnlockOutSerializer,
+            **error_responses(400, 401, 402, 403, 404, 409, 422, 503),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        reader = reader_of(request)
+        data = validated(UnlockInSerializer, request.data)
+        if data.get("publisher") and data["publisher"] != reader.publisher.key:
+            raise PublisherMismatch()
+        article = selectors.article_get(publisher=reader.publisher, slug=data["article"])
+        claim_data = data.get("claim")
+        claim = SubmittedClaim(**claim_data) if claim_data else None
+        result = unlock_article(
+            reader=reader,
+            article=article,
+            claim=claim,
+            idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
+        )
+        content_path = reverse(
+            "paywall-content", kwargs={"pub": reader.publisher.key, "slug": article.slug}
+        )
+        out = UnlockOutSerializer(
+            {
+                "article": article.slug,
+                "grant": result.grant.token,
+                "grant_expires_at": result.grant.expires_at,
+                "amount_drops": result.amount_drops,
+                "content_url": request.build_absolute_uri(content_path),
+            }
+        )
+        return Response(
+            out.data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        )
+
+
+# --- Content ---------------------------------------------------------------------------------
+
+
+class ContentOutSerializer(serializers.Serializer):
+    article = serializers.CharField()
+    title = serializers.CharField()
+    html = serializers.CharField(help_text="Sanitised HTML, safe to insert into the page.")
+
+
+class ContentApi(ApiView):
+    """The paid body, for `Authorization: Bearer <grant>`. Never cached by anyone."""
+
+    authentication_classes = (GrantAuthentication,)
+    permission_classes = (BearerGrantPresent,)
+
+    @extend_schema(
+        operation_id="content_get",
+        summary="The paid article body, for a valid access grant",
+        responses={200: ContentOutSerializer, **error_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, pub: str, slug: str) -> Response:
+        publisher = selectors.publisher_get(key=pub)
+        require_origin(request, publisher)
+        grant = request.auth
+        assert isinstance(grant, BearerGrant)  # guaranteed by BearerGrantPresent
+        content = content_for_grant(publisher_key=pub, article_slug=slug, grant_token=grant.token)
+        out = ContentOutSerializer(
+            {"article": content.article_slug, "title": content.title, "html": content.html}
+        )
+        return Response(out.data)
+
+    def permission_denied(
+        self, request: Request, message: str | None = None, code: str | None = None
+    ) -> NoReturn:
+        raise exceptions.NotAuthenticated(
+            "An access grant is required: Authorization: Bearer <grant>.", code="grant_required"
+        )

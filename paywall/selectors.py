@@ -1,0 +1,118 @@
+"""Read queries of the paywall. Nothing here writes."""
+
+from __future__ import annotations
+
+import json
+
+from django.db.models import Q, QuerySet
+
+from channels_app.selectors import channel_snapshot
+from channels_app.signatures import MalformedInput, parse_channel_id
+from channels_app.types import ChannelSnapshot
+from paywall.models import Article, ExchangeRate, Publisher, Reader, Unlock
+from paywall.services.exceptions import (
+    ArticleNotFound,
+    ChannelNotFound,
+    PublisherInactive,
+    PublisherNotFound,
+)
+
+__all__ = [
+    "article_get",
+    "article_list",
+    "exchange_rate_current",
+    "origin_is_registered",
+    "publisher_allowed_origins",
+    "publisher_get",
+    "reader_channel_get",
+    "unlock_exists",
+    "unlock_find",
+    "unlock_find_by_idempotency_key",
+]
+
+
+def publisher_get(*, key: str, active_only: bool = True) -> Publisher:
+    """The publisher with this public key; PublisherNotFound, or PublisherInactive if disabled."""
+    publisher = Publisher.objects.filter(key=key).first() if isinstance(key, str) else None
+    if publisher is None:
+        raise PublisherNotFound()
+    if active_only and not publisher.is_active:
+        raise PublisherInactive()
+    return publisher
+
+
+def publisher_allowed_origins(*, key: str) -> frozenset[str]:
+    """Allowed origins of an active publisher, or none."""
+    row = Publisher.objects.filter(key=key, is_active=True).values_list(
+        "allowed_origins", flat=True
+    )
+    origins = next(iter(row), None)
+    return frozenset(origins or ())
+
+
+def origin_is_registered(origin: str) -> bool:
+    """True if some active publisher allows `origin` (used only to answer CORS preflights).
+
+    JSON `contains` is not available on SQLite, so the JSON text narrows the rows and the
+    exact list membership decides.
+    """
+    candidates = Publisher.objects.filter(
+        is_active=True, allowed_origins__icontains=json.dumps(origin)
+    ).values_list("allowed_origins", flat=True)
+    return any(isinstance(origins, list) and origin in origins for origins in candidates)
+
+
+def article_get(*, publisher: Publisher, slug: str) -> Article:
+    article = (
+        Article.objects.select_related("publisher").filter(publisher=publisher, slug=slug).first()
+    )
+    if article is None:
+        raise ArticleNotFound()
+    return article
+
+
+def article_list(*, publisher: Publisher) -> QuerySet[Article]:
+    return (
+        Article.objects.filter(publisher=publisher)
+        .select_related("publisher", "content")
+        .order_by("slug")
+    )
+
+
+def exchange_rate_current(*, currency: str, publisher: Publisher | None) -> ExchangeRate | None:
+    """The newest rate for `currency`: the publisher's own if it set one, else the platform's."""
+    rates = ExchangeRate.objects.filter(currency=currency)
+    if publisher is not None:
+        own = rates.filter(publisher=publisher).order_by("-as_of", "-pk").first()
+        if own is not None:
+            return own
+    return rates.filter(publisher__isnull=True).order_by("-as_of", "-pk").first()
+
+
+def unlock_find(*, reader: Reader, article: Article) -> Unlock | None:
+    return Unlock.objects.filter(reader=reader, article=article).first()
+
+
+def unlock_find_by_idempotency_key(*, reader: Reader, key: str) -> Unlock | None:
+    if not key:
+        return None
+    return Unlock.objects.filter(reader=reader, idempotency_key=key).first()
+
+
+def unlock_exists(*, reader_id: str, article: Article) -> bool:
+    return Unlock.objects.filter(
+        Q(reader__public_id=reader_id) & Q(reader__publisher_id=article.publisher_id),
+        article=article,
+    ).exists()
+
+
+def reader_channel_get(*, reader: Reader, channel_id: str) -> ChannelSnapshot:
+    """The reader's own channel; ChannelNotFound for a malformed id or anyone else's channel."""
+    try:
+        parse_channel_id(channel_id)
+    except MalformedInput as exc:
+        raise ChannelNotFound() from exc
+    snapshot = channel_snapshot(channel_id)
+    if snapshot is None or snapshot.owner_ref != reader.public_id:
+        raise ChannelNotFound()
+    return snapshot

@@ -1,0 +1,1 @@
+"""paywall services: the only code that changes publishers, articles, readers and unlocks."""

@@ -1,0 +1,145 @@
+"""The paywall's domain errors. Each has a stable snake_case code and the HTTP status a door
+maps it to (paywall.errors renders every `DropgateError` as the JSON error envelope).
+
+Messages are for people and never hold a secret (no token, hash or key material).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels_app.exceptions import DropgateError
+
+__all__ = [
+    "ApiKeyInvalid",
+    "ArticleNotFound",
+    "ChannelNotFound",
+    "ChannelNotOwned",
+    "ContentNotFound",
+    "ExchangeRateUnavailable",
+    "GrantArticleMismatch",
+    "GrantRevoked",
+    "IdempotencyKeyReused",
+    "InvalidInput",
+    "InvalidPublicKey",
+    "OriginNotAllowed",
+    "PaymentRequired",
+    "PublisherInactive",
+    "PublisherMismatch",
+    "PublisherNotFound",
+    "ReaderTokenInvalid",
+]
+
+
+class InvalidInput(DropgateError):
+    """Input that is well-formed JSON but breaks a domain rule (bad price, bad origin...)."""
+
+    code = "invalid_request"
+    http_status = 400
+    default_message = "The request is invalid."
+
+
+class InvalidPublicKey(InvalidInput):
+    code = "invalid_public_key"
+    default_message = "The claim public key must be 66 hex digits starting ED, 02 or 03."
+
+
+class PublisherNotFound(DropgateError):
+    code = "publisher_not_found"
+    http_status = 404
+    default_message = "No such publisher."
+
+
+class PublisherInactive(DropgateError):
+    code = "publisher_inactive"
+    http_status = 403
+    default_message = "This publisher is not active."
+
+
+class ArticleNotFound(DropgateError):
+    code = "article_not_found"
+    http_status = 404
+    default_message = "No such article."
+
+
+class ContentNotFound(DropgateError):
+    code = "content_not_found"
+    http_status = 404
+    default_message = "The publisher has not provided this article's content yet."
+
+
+class ChannelNotFound(DropgateError):
+    code = "channel_not_found"
+    http_status = 404
+    default_message = "No such channel among this reader's channels."
+
+
+class ChannelNotOwned(DropgateError):
+    code = "channel_not_owned"
+    http_status = 403
+    default_message = "The channel does not belong to this reader."
+
+
+class OriginNotAllowed(DropgateError):
+    code = "origin_not_allowed"
+    http_status = 403
+    default_message = "This site is not one of the publisher's allowed origins."
+
+
+class PublisherMismatch(DropgateError):
+    code = "publisher_mismatch"
+    http_status = 403
+    default_message = "The reader belongs to another publisher's site."
+
+
+class ReaderTokenInvalid(DropgateError):
+    code = "reader_token_invalid"
+    http_status = 401
+    default_message = "The reader token is not valid."
+
+
+class ApiKeyInvalid(DropgateError):
+    code = "api_key_invalid"
+    http_status = 401
+    default_message = "The API key is not valid or has been revoked."
+
+
+class GrantArticleMismatch(DropgateError):
+    code = "grant_article_mismatch"
+    http_status = 403
+    default_message = "The access grant is for another article."
+
+
+class GrantRevoked(DropgateError):
+    code = "grant_revoked"
+    http_status = 403
+    default_message = "The access grant no longer matches a paid unlock."
+
+
+class ExchangeRateUnavailable(DropgateError):
+    code = "exchange_rate_unavailable"
+    http_status = 503
+    default_message = "No exchange rate is known for this article's currency."
+    retry_after = 60
+
+
+class IdempotencyKeyReused(DropgateError):
+    code = "idempotency_key_reused"
+    http_status = 422
+    default_message = "This Idempotency-Key was already used for another article."
+
+
+class PaymentRequired(DropgateError):
+    """HTTP 402: the article is not paid for and no claim came with the request.
+
+    `details` (rendered beside code and message) says what to pay, so an agent can pay over
+    plain HTTP instead of being blocked.
+    """
+
+    code = "payment_required"
+    http_status = 402
+    default_message = "This article must be paid for: send a signed claim."
+
+    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.details = details or {}

@@ -1,0 +1,158 @@
+"""Unlocking an article: accept the reader's claim and record the unlock together, then grant.
+
+Money moves only in `unlock_article`, inside one transaction that holds both the accepted
+claim (channels_app) and the Unlock row. The unique (reader, article) constraint decides
+races: the loser's claim is rolled back and it gets the winner's unlock, charged 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from channels_app.exceptions import ClaimRejected
+from channels_app.selectors import channel_snapshot
+from channels_app.services.claims import claim_accept
+from channels_app.signatures import MalformedInput, parse_channel_id
+from paywall import selectors
+from paywall.models import Article, Reader, Unlock
+from paywall.services.exceptions import (
+    ChannelNotOwned,
+    IdempotencyKeyReused,
+    InvalidInput,
+    PaymentRequired,
+    PublisherMismatch,
+)
+from paywall.services.grants import grant_issue
+from paywall.services.pricing import price_quote
+from paywall.types import Drops, Quote, SubmittedClaim, UnlockResult
+
+__all__ = ["unlock_article"]
+
+logger = logging.getLogger(__name__)
+
+MAX_IDEMPOTENCY_KEY_CHARS = 100
+
+
+def _granted(*, reader: Reader, article: Article, amount: int, created: bool) -> UnlockResult:
+    return UnlockResult(
+        article=article,
+        amount_drops=Drops(amount),
+        grant=grant_issue(reader=reader, article=article),
+        created=created,
+    )
+
+
+def _payment_details(article: Article, quote: Quote) -> dict[str, Any]:
+    return {
+        "article": article.slug,
+        "price_drops": str(quote.drops),
+        "destination_tag": article.publisher.destination_tag,
+        "fiat_amount": None if quote.fiat_amount is None else str(quote.fiat_amount),
+        "currency": quote.currency,
+    }
+
+
+def _owned_channel_id(*, reader: Reader, channel_id: str) -> str:
+    """The canonical id of the reader's own channel, or ClaimRejected / ChannelNotOwned."""
+    try:
+        canonical = parse_channel_id(channel_id).hex().upper()
+    except MalformedInput as exc:
+        error = ClaimRejected(f"The claim is malformed: {exc.reason}.", code="claim_malformed")
+        error.http_status = 400
+        raise error from exc
+    snapshot = channel_snapshot(canonical)
+    if snapshot is None:
+        error = ClaimRejected("The channel is not registered.", code="channel_unknown")
+        error.http_status = 404
+        raise error
+    if snapshot.owner_ref != reader.public_id:
+        raise ChannelNotOwned()
+    return canonical
+
+
+def unlock_article(
+    *,
+    reader: Reader,
+    article: Article,
+    claim: SubmittedClaim | None,
+    idempotency_key: str = "",
+) -> UnlockResult:
+    """Give `reader` a grant for `article`, charging the claim if it has not paid before.
+
+    - Paid before: a new grant, amount 0; any claim sent along is not used.
+    - Not paid, no claim: PaymentRequired (402) with the price.
+    - Otherwise the claim must be on the reader's own channel (ChannelNotOwned) and add at
+      least the quoted drops; channels_app's ClaimRejected codes pass through unchanged.
+
+    The claim and the Unlock commit together before this returns, so a 2xx is only ever sent
+    for a durable payment. The grant is signed after the commit: if signing fails, the reader
+    has paid and re-entering returns a grant at 0. Not decorated with @transaction.atomic for
+    that reason; the money part is its own atomic block.
+
+    With `idempotency_key`, a repeat of the same request returns the first result's amount
+    (with a new grant); reusing the key for another article raises IdempotencyKeyReused.
+    """
+    if article.publisher_id != reader.publisher_id:
+        raise PublisherMismatch()
+    if len(idempotency_key) > MAX_IDEMPOTENCY_KEY_CHARS:
+        raise InvalidInput(
+            f"Idempotency-Key may be at most {MAX_IDEMPOTENCY_KEY_CHARS} characters."
+        )
+    prior = selectors.unlock_find_by_idempotency_key(reader=reader, key=idempotency_key)
+    if prior is not None:
+        if prior.article_id != article.pk:
+            raise IdempotencyKeyReused()
+        return _granted(reader=reader, article=article, amount=prior.amount_drops, created=False)
+
+    existing = selectors.unlock_find(reader=reader, article=article)
+    if existing is not None:
+        return _granted(reader=reader, article=article, amount=0, created=False)
+
+    quote = price_quote(article=article)
+    if claim is None:
+        raise PaymentRequired(details=_payment_details(article, quote))
+    channel_id = _owned_channel_id(reader=reader, channel_id=claim.channel_id)
+    publisher = article.publisher
+    # Short enough for channels_app's 128-character reference; names payee, article, payer.
+    reference = f"unlock:{publisher.key}:{article.pk}:{reader.public_id}"
+    try:
+        with transaction.atomic():
+            accepted = claim_accept(
+                channel_id=channel_id,
+                amount_drops=claim.amount_drops,
+                signature=claim.signature,
+                min_increment_drops=quote.drops,
+                payee_ref=publisher.key,
+                fee_bps=publisher.fee_bps,
+                reference=reference,
+            )
+            unlock = Unlock.objects.create(
+                reader=reader,
+                article=article,
+                amount_drops=accepted.increment_drops,
+                fiat_amount=quote.fiat_amount,
+                fiat_currency=quote.currency or "",
+                rate=quote.rate,
+                rate_source=quote.rate_source or "",
+                rate_as_of=quote.rate_as_of,
+                channel_id=accepted.channel_id,
+                claim_id=accepted.claim_id,
+                claim_reference=reference[:128],
+                idempotency_key=idempotency_key,
+            )
+    except (IntegrityError, ClaimRejected) as exc:
+        # A concurrent unlock of the same article committed first: either our Unlock row hit
+        # the unique constraint (our claim rolled back with the savepoint) or the winner's
+        # claim moved the channel under ours. Nothing was charged; hand out the winner's.
+        if selectors.unlock_find(reader=reader, article=article) is not None:
+            logger.info("concurrent unlock of article %s by %s lost", article.pk, reader.pk)
+            return _granted(reader=reader, article=article, amount=0, created=False)
+        if isinstance(exc, IntegrityError) and selectors.unlock_find_by_idempotency_key(
+            reader=reader, key=idempotency_key
+        ):
+            raise IdempotencyKeyReused() from exc
+        raise
+    return _granted(reader=reader, article=article, amount=unlock.amount_drops, created=True)
