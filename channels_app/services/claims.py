@@ -49,7 +49,12 @@ def _closing_within_margin(channel: Channel) -> bool:
 
 
 def _check_claim(
-    channel: Channel, *, amount_drops: int, signature: bytes, min_increment_drops: int
+    channel: Channel,
+    *,
+    amount_drops: int,
+    signature: bytes,
+    min_increment_drops: int,
+    max_increment_drops: int | None,
 ) -> None:
     """Every rule a claim must pass, cheapest first. Raises ClaimRejected; changes nothing."""
     if _closing_within_margin(channel):
@@ -78,6 +83,14 @@ def _check_claim(
             f"The claim must add at least {min_increment_drops} drops to the last one.",
             402,
         )
+    if (
+        max_increment_drops is not None
+        and amount_drops - channel.accepted_drops > max_increment_drops
+    ):
+        raise _rejected(
+            "claim_overpaid",
+            f"The claim adds more than the price ({max_increment_drops} drops); sign exactly the price.",
+        )
 
 
 def claim_accept(
@@ -89,8 +102,9 @@ def claim_accept(
     payee_ref: str,
     fee_bps: int,
     reference: str,
+    max_increment_drops: int | None = None,
 ) -> AcceptedClaim:
-    """Verify a claim and accept it for `min_increment_drops` or more.
+    """Verify a claim and accept it for `min_increment_drops` or more (at most `max_increment_drops`).
 
     The accepted amount is advanced by compare-and-set on the channel row, and the claim row is
     unique per (channel, amount), so two concurrent claims can never both take the same
@@ -114,6 +128,7 @@ def claim_accept(
         amount_drops=amount,
         signature=signature_bytes,
         min_increment_drops=min_increment_drops,
+        max_increment_drops=max_increment_drops,
     )
     increment = amount - channel.accepted_drops
     fee = increment * fee_bps // 10_000

@@ -125,6 +125,7 @@ def unlock_article(
                 amount_drops=claim.amount_drops,
                 signature=claim.signature,
                 min_increment_drops=quote.drops,
+                max_increment_drops=quote.drops,
                 payee_ref=publisher.key,
                 fee_bps=publisher.fee_bps,
                 reference=reference,

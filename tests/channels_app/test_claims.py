@@ -67,9 +67,12 @@ def test_valid_claim_is_accepted_and_journaled(algorithm: CryptoAlgorithm) -> No
     assert journal_balance("claims_receivable", channel.channel_id) == PRICE
     assert journal_balance("publisher_payable", "pub_test") == -(PRICE - PRICE // 10)
     assert journal_balance("platform_fee_revenue") == -(PRICE // 10)
-    assert journal_balance("claims_receivable") + journal_balance("publisher_payable") + journal_balance(
-        "platform_fee_revenue"
-    ) == 0
+    assert (
+        journal_balance("claims_receivable")
+        + journal_balance("publisher_payable")
+        + journal_balance("platform_fee_revenue")
+        == 0
+    )
 
 
 @pytest.mark.django_db
@@ -104,14 +107,18 @@ def test_lower_claim_after_higher_is_stale() -> None:
 def test_forged_claim_signed_by_another_key_is_refused() -> None:
     key, forger = claim_key(), claim_key()
     channel = make_channel(key=key)
-    assert_rejected("claim_signature_invalid", channel, PRICE, forger.sign(channel.channel_id, PRICE))
+    assert_rejected(
+        "claim_signature_invalid", channel, PRICE, forger.sign(channel.channel_id, PRICE)
+    )
 
 
 @pytest.mark.django_db
 def test_claim_signed_for_another_amount_is_refused() -> None:
     key = claim_key()
     channel = make_channel(key=key)
-    assert_rejected("claim_signature_invalid", channel, 2 * PRICE, key.sign(channel.channel_id, PRICE))
+    assert_rejected(
+        "claim_signature_invalid", channel, 2 * PRICE, key.sign(channel.channel_id, PRICE)
+    )
 
 
 @pytest.mark.django_db
@@ -162,6 +169,20 @@ def test_underpaid_claim_is_refused() -> None:
     accept(channel, PRICE, key.sign(channel.channel_id, PRICE))
     amount = PRICE + PRICE // 2
     assert_rejected("claim_underpaid", channel, amount, key.sign(channel.channel_id, amount))
+
+
+@pytest.mark.django_db
+def test_claim_above_the_price_is_refused_when_capped() -> None:
+    key = claim_key()
+    channel = make_channel(key=key)
+    amount = 2 * PRICE
+    assert_rejected(
+        "claim_overpaid",
+        channel,
+        amount,
+        key.sign(channel.channel_id, amount),
+        max_increment_drops=PRICE,
+    )
 
 
 @pytest.mark.django_db
@@ -261,11 +282,16 @@ def test_concurrent_claims_cannot_share_one_increment() -> None:
     # Two claims both built on accepted=0: 1x and 1.5x the price. Only one may take the increment.
     key = claim_key()
     channel = make_channel(key=key)
-    claims = [(PRICE, key.sign(channel.channel_id, PRICE)), (PRICE * 3 // 2, key.sign(channel.channel_id, PRICE * 3 // 2))]
+    claims = [
+        (PRICE, key.sign(channel.channel_id, PRICE)),
+        (PRICE * 3 // 2, key.sign(channel.channel_id, PRICE * 3 // 2)),
+    ]
     results = _race(channel, claims)
     accepted = [r for r in results if not isinstance(r, str)]
     channel.refresh_from_db()
     total = sum(Claim.objects.values_list("increment_drops", flat=True))
-    assert total == channel.accepted_drops == journal_balance("claims_receivable", channel.channel_id)
+    assert (
+        total == channel.accepted_drops == journal_balance("claims_receivable", channel.channel_id)
+    )
     # In any order only one can win: after 1x, 1.5x adds too little; after 1.5x, 1x is stale.
     assert len(accepted) == 1
