@@ -9,7 +9,13 @@ from django.db import connection
 
 from channels_app import ledger
 from channels_app.exceptions import ChannelRejected, LedgerUnavailable
-from channels_app.models import Channel, ChannelStatus, Settlement, SettlementStatus, WatchtowerAlert
+from channels_app.models import (
+    Channel,
+    ChannelStatus,
+    Settlement,
+    SettlementStatus,
+    WatchtowerAlert,
+)
 from channels_app.selectors import journal_balance
 from channels_app.services.channels import channel_register
 from channels_app.services.claims import claim_accept
@@ -81,7 +87,12 @@ def test_register_reads_the_channel_from_the_ledger(sandbox_url: str, platform: 
 def test_register_refuses_channels_below_policy(sandbox_url, platform, kwargs, code) -> None:
     reader = open_reader_channel(sandbox_url, destination=platform, **kwargs)
     with pytest.raises(ChannelRejected) as caught:
-        channel_register(channel_id=reader.channel_id, public_key=reader.key.public_key, owner_ref="r", destination_tag=None)
+        channel_register(
+            channel_id=reader.channel_id,
+            public_key=reader.key.public_key,
+            owner_ref="r",
+            destination_tag=None,
+        )
     assert caught.value.code == code
     assert Channel.objects.count() == 0
 
@@ -91,7 +102,12 @@ def test_register_refuses_a_key_that_is_not_the_readers(sandbox_url, platform) -
     from tests.channels_app.factories import claim_key
 
     with pytest.raises(ChannelRejected) as caught:
-        channel_register(channel_id=reader.channel_id, public_key=claim_key().public_key, owner_ref="r", destination_tag=None)
+        channel_register(
+            channel_id=reader.channel_id,
+            public_key=claim_key().public_key,
+            owner_ref="r",
+            destination_tag=None,
+        )
     assert caught.value.code == "channel_wrong_key"
 
 
@@ -104,13 +120,20 @@ def test_register_refuses_a_channel_to_someone_else(sandbox_url, platform) -> No
     fund_account(sandbox_url, other.address, 20_000_000)
     reader = open_reader_channel(sandbox_url, destination=other.address)
     with pytest.raises(ChannelRejected) as caught:
-        channel_register(channel_id=reader.channel_id, public_key=reader.key.public_key, owner_ref="r", destination_tag=None)
+        channel_register(
+            channel_id=reader.channel_id,
+            public_key=reader.key.public_key,
+            owner_ref="r",
+            destination_tag=None,
+        )
     assert caught.value.code == "channel_wrong_destination"
 
 
 def test_register_refuses_an_unknown_channel(sandbox_url, platform) -> None:
     with pytest.raises(ChannelRejected) as caught:
-        channel_register(channel_id="AB" * 32, public_key="ED" + "00" * 32, owner_ref="r", destination_tag=None)
+        channel_register(
+            channel_id="AB" * 32, public_key="ED" + "00" * 32, owner_ref="r", destination_tag=None
+        )
     assert caught.value.code == "channel_not_found"
 
 
@@ -118,7 +141,12 @@ def test_register_refuses_a_closing_channel(sandbox_url, platform) -> None:
     reader = open_reader_channel(sandbox_url, destination=platform, settle_delay=120)
     reader_requests_close(sandbox_url, reader)
     with pytest.raises(ChannelRejected) as caught:
-        channel_register(channel_id=reader.channel_id, public_key=reader.key.public_key, owner_ref="r", destination_tag=None)
+        channel_register(
+            channel_id=reader.channel_id,
+            public_key=reader.key.public_key,
+            owner_ref="r",
+            destination_tag=None,
+        )
     assert caught.value.code == "channel_closing"
 
 
@@ -234,4 +262,77 @@ def test_ledger_down_is_a_clean_unavailable_error(settings, db) -> None:
     with pytest.raises(LedgerUnavailable):
         ledger.validated_ledger()
     with pytest.raises(LedgerUnavailable):
-        channel_register(channel_id="AB" * 32, public_key="ED" + "00" * 32, owner_ref="r", destination_tag=None)
+        channel_register(
+            channel_id="AB" * 32, public_key="ED" + "00" * 32, owner_ref="r", destination_tag=None
+        )
+
+
+def test_reconciliation_fails_loudly_on_a_difference_and_settlement_catches_up(
+    sandbox_url, platform
+) -> None:
+    from xrpl.clients import JsonRpcClient
+    from xrpl.models.transactions import PaymentChannelClaim
+    from xrpl.transaction import submit_and_wait
+
+    # given an accepted claim that the *source* redeems on the ledger behind our back
+    reader, channel = register(sandbox_url, platform)
+    amount = pay(reader, 1)
+    submit_and_wait(
+        PaymentChannelClaim(
+            account=reader.wallet.address,
+            channel=reader.channel_id,
+            balance=str(amount),
+            amount=str(amount),
+        ),
+        JsonRpcClient(sandbox_url),
+        reader.wallet,
+    )
+    # then the journal and the ledger disagree, and the command says so with exit 1
+    report = journal_reconcile()
+    assert not report.ok
+    assert any("journal redeemed 0 != ledger Balance" in d for d in report.differences)
+    # and a settlement run books what the ledger shows, after which they agree again
+    settlement_run(channel_pk=channel.pk, reason="catch-up")
+    channel.refresh_from_db()
+    assert channel.ledger_balance_drops == amount
+    assert journal_balance("claims_receivable", reader.channel_id) == 0
+    # the source paid the fee for its own claim, so only the channel checks remain
+    assert journal_reconcile().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reconcile_command_exit_codes(sandbox_url, settings) -> None:
+    import subprocess
+    import sys
+
+    from django.conf import settings as django_settings
+
+    from tests.fixtures.worker import child_environment
+
+    settings.XRPL_URL = sandbox_url
+    platform_bootstrap()
+    env = child_environment()
+    ok = subprocess.run(
+        [sys.executable, "manage.py", "reconcile_journal"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=django_settings.BASE_DIR,
+    )
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "no differences" in ok.stdout
+    # an unexplained payment into the settlement account is a difference
+    from tests.fixtures.sandbox import fund_account
+
+    from channels_app.keys.services import platform_address
+
+    fund_account(sandbox_url, platform_address(), 1_000_000)
+    bad = subprocess.run(
+        [sys.executable, "manage.py", "reconcile_journal"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=django_settings.BASE_DIR,
+    )
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "settlement account" in bad.stdout and "FAILED" in bad.stdout
