@@ -6,6 +6,7 @@ Tasks take ids, re-fetch, are idempotent, ack late, and retry only transient led
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
 
@@ -16,7 +17,7 @@ from channels_app.services.watchtower import watchtower_scan as run_watchtower_s
 
 logger = logging.getLogger(__name__)
 
-_RETRY = {
+_RETRY: dict[str, Any] = {
     "autoretry_for": (LedgerUnavailable,),
     "retry_backoff": 2,
     "retry_backoff_max": 60,

@@ -111,7 +111,7 @@ def channel_register(
 
 def _apply_ledger_entry(channel: Channel, entry: LedgerChannel) -> None:
     """Copy ledger facts onto the row. Only fields the ledger owns are written (not accepted_drops)."""
-    fields = {
+    fields: dict[str, object] = {
         "amount_drops": max(entry.amount_drops, channel.amount_drops),
         "ledger_balance_drops": max(entry.balance_drops, channel.ledger_balance_drops),
         "expiration": entry.expiration,

@@ -34,7 +34,10 @@ def test_unbalanced_entry_is_refused_and_nothing_written() -> None:
 
 @pytest.mark.django_db
 def test_zero_postings_post_nothing() -> None:
-    assert journal_post(kind="fee", reference="claim:3", postings=[debit("a", 0), credit("b", 0)]) is None
+    assert (
+        journal_post(kind="fee", reference="claim:3", postings=[debit("a", 0), credit("b", 0)])
+        is None
+    )
     assert JournalEntry.objects.count() == 0
 
 

@@ -13,8 +13,8 @@ import pytest
 from channels_app import ledger
 from channels_app.crashpoints import CRASH_EXIT_CODE
 from channels_app.models import Channel, Settlement, SettlementStatus
-from channels_app.services.claims import claim_accept
 from channels_app.services.channels import channel_register
+from channels_app.services.claims import claim_accept
 from channels_app.services.platform import journal_reconcile, platform_bootstrap
 from channels_app.tasks import settle_channel, settle_due_channels
 from tests.channels_app.ledger_helpers import ledger_channel, open_reader_channel
@@ -26,7 +26,11 @@ PRICE = 300_000
 
 
 def platform_sequence(address: str) -> int:
-    return int(ledger.ledger_request("account_info", account=address, ledger_index="validated")["account_data"]["Sequence"])
+    return int(
+        ledger.ledger_request("account_info", account=address, ledger_index="validated")[
+            "account_data"
+        ]["Sequence"]
+    )
 
 
 @pytest.mark.parametrize("crash_point", ["settlement_after_submit", "settlement_before_submit"])
@@ -38,7 +42,12 @@ def test_worker_killed_mid_settlement_never_double_submits(
     settings.DROPGATE_SETTLEMENT_THRESHOLD_DROPS = 10**12
     platform = str(platform_bootstrap()["address"])
     reader = open_reader_channel(sandbox_url, destination=platform)
-    channel_register(channel_id=reader.channel_id, public_key=reader.key.public_key, owner_ref="r", destination_tag=None)
+    channel_register(
+        channel_id=reader.channel_id,
+        public_key=reader.key.public_key,
+        owner_ref="r",
+        destination_tag=None,
+    )
     for n in (1, 2):
         claim_accept(
             channel_id=reader.channel_id,
@@ -69,7 +78,9 @@ def test_worker_killed_mid_settlement_never_double_submits(
         lambda: Settlement.objects.get(pk=settlement.pk).status == SettlementStatus.VALIDATED,
         timeout=60,
     )
-    wait_until(lambda: worker.log_text().count("channels_app.tasks.settle_channel") >= 2, timeout=30)
+    wait_until(
+        lambda: worker.log_text().count("channels_app.tasks.settle_channel") >= 2, timeout=30
+    )
     assert Settlement.objects.filter(channel=channel).count() == 1
     assert platform_sequence(platform) == sequence_before + 1
     node = ledger_channel(sandbox_url, reader.channel_id)
