@@ -247,7 +247,8 @@ class Load:
     server: WebServer
     readers: list[PayingReader]
     acknowledged: list[Acknowledged] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # transport errors: the kill
+    refusals: list[str] = field(default_factory=list)  # answers other than 201
     finished: int = 0
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -268,7 +269,7 @@ class Load:
                     break
                 if response.status_code != 201 or int(response.json()["amount_drops"]) != PRICE:
                     with self.lock:
-                        self.failures.append(f"{response.status_code} {response.text[:200]}")
+                        self.refusals.append(f"{response.status_code} {response.text[:200]}")
                     break
                 reader.accepted_drops = amount
                 with self.lock:
@@ -332,6 +333,7 @@ def test_no_acknowledged_claim_is_lost_when_the_web_process_is_killed(
     assert not any(thread.is_alive() for thread in threads)
     acknowledged = list(load.acknowledged)
     assert in_flight, "every reader finished before the kill; the load was too short"
+    assert load.refusals == []  # the server refused nothing; only the kill stopped readers
     assert len(acknowledged) >= MIN_ACKNOWLEDGED, (len(acknowledged), load.failures)
 
     # then every acknowledged claim is in the database with its unlock

@@ -1,0 +1,1 @@
+"""Throughput and latency harnesses; each prints one JSON object (see README.md)."""
