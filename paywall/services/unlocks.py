@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from channels_app.crashpoints import crash_point
 from channels_app.exceptions import ClaimRejected
 from channels_app.selectors import channel_snapshot
 from channels_app.services.claims import claim_accept
@@ -156,4 +157,7 @@ def unlock_article(
         ):
             raise IdempotencyKeyReused() from exc
         raise
+    # Kill tests: the payment is durable but the reader has had no answer; a retry must
+    # re-enter at 0 rather than charge again.
+    crash_point("unlock_after_commit")
     return _granted(reader=reader, article=article, amount=unlock.amount_drops, created=True)
