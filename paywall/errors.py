@@ -7,9 +7,11 @@ own exceptions are mapped to codes here. Nothing reaches the client as a 500 pag
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -62,7 +64,17 @@ def _drf_code(exc: Exception) -> str:
     return next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "request_error")
 
 
+_DATABASE_DOWN = (OperationalError, InterfaceError)
+
+
+def database_unavailable_body() -> dict[str, Any]:
+    return error_body("database_unavailable", "The database is unavailable. Try again shortly.")
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, _DATABASE_DOWN):
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        return Response(database_unavailable_body(), status=503, headers={"Retry-After": "5"})
     if isinstance(exc, DropgateError):
         envelope = Response(
             error_body(exc.code, exc.message, **_details(exc)), status=exc.http_status
@@ -88,6 +100,24 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
         response.data = error_body(code, str(detail) or code.replace("_", " "))
     return response
+
+
+class DatabaseUnavailableMiddleware:
+    """Outside DRF too (admin, health), a database that cannot be reached is a 503, not a 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, _DATABASE_DOWN):
+            logger.warning("database unavailable: %s", type(exception).__name__)
+            response = JsonResponse(database_unavailable_body(), status=503)
+            response["Retry-After"] = "5"
+            return response
+        return None
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

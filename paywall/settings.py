@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -76,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "paywall.errors.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -117,8 +120,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;",
     }
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_dropgate.sqlite3")}
-else:
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A bounded pool per process: no connect per request, and never more connections than
+    # the server allows (an exhausted pool waits, then fails with a 503, not a 500).
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 8),
+        "timeout": float(env_str("DATABASE_POOL_TIMEOUT_SECONDS", "5")),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, channel layer --------------------------------------------------------------------
@@ -190,6 +199,26 @@ DROPGATE_GRANT_TTL_SECONDS = env_int("DROPGATE_GRANT_TTL_SECONDS", 300)
 DROPGATE_KEK = os.environ.get("DROPGATE_KEK") or _persistent_secret("kek")
 # Test-only crash hook: the named point calls os._exit. Unset in every real deployment.
 DROPGATE_CRASH_POINT = env_str("DROPGATE_CRASH_POINT", "")
+
+# --- SDK: signer frame, funding wallet, reader websocket -------------------------------------
+# The paywall's own public origin: the signer frame is served from it, so reader endpoints
+# accept it as an Origin besides the publisher's own (docs/sdk-protocol.md, "Origins").
+DROPGATE_PUBLIC_URL = env_str("DROPGATE_PUBLIC_URL", "http://127.0.0.1:8000")
+_public_url = urlsplit(DROPGATE_PUBLIC_URL)
+if _public_url.scheme not in ("http", "https") or not _public_url.hostname:
+    raise ImproperlyConfigured(
+        "DROPGATE_PUBLIC_URL must be an http(s) URL, e.g. https://pay.example"
+    )
+# SettleDelay of the channels the funding wallet opens; registration refuses anything shorter
+# than the minimum, so a shorter value would lock readers' money in unusable channels.
+DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS = env_int("DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS", 86_400)
+if DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS < DROPGATE_MIN_SETTLE_DELAY_SECONDS:
+    raise ImproperlyConfigured(
+        "DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS must be at least DROPGATE_MIN_SETTLE_DELAY_SECONDS."
+    )
+DROPGATE_FAUCET_DROPS = env_int("DROPGATE_FAUCET_DROPS", 50_000_000)
+DROPGATE_WALLET_SUBMIT_WAIT_SECONDS = float(env_str("DROPGATE_WALLET_SUBMIT_WAIT_SECONDS", "15"))
+DROPGATE_WS_MAX_MESSAGE_BYTES = env_int("DROPGATE_WS_MAX_MESSAGE_BYTES", 16_384)
 
 # --- HTTP API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {

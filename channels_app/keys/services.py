@@ -109,9 +109,22 @@ def settlement_sign(*, transaction: Transaction) -> Transaction:
     return sign(transaction, _settlement_wallet(record))
 
 
+# Unsealed signing keys, per process, by their unique key id: every grant is signed with one,
+# and unsealing (KDF + AES-GCM) per request is wasted work. Revocation empties it.
+_unsealed_token_keys: dict[str, Ed25519PrivateKey] = {}
+
+
 def _token_private_key(record: KeyRecord) -> Ed25519PrivateKey:
-    raw = default_keystore().unseal(bytes(record.sealed), aad=_aad(record))
-    return Ed25519PrivateKey.from_private_bytes(raw)
+    key = _unsealed_token_keys.get(record.key_id)
+    if key is None:
+        raw = default_keystore().unseal(bytes(record.sealed), aad=_aad(record))
+        key = _unsealed_token_keys[record.key_id] = Ed25519PrivateKey.from_private_bytes(raw)
+    return key
+
+
+def token_key_cache_clear() -> None:
+    """Forget every unsealed token key in this process (after a revocation or rotation)."""
+    _unsealed_token_keys.clear()
 
 
 def _token_public_key(record: KeyRecord) -> Ed25519PublicKey:

@@ -143,19 +143,22 @@ def claim_accept(
         if advanced != 1:
             raise ClaimConflict()
         try:
-            with transaction.atomic():
-                claim = Claim.objects.create(
-                    channel=channel,
-                    amount_drops=amount,
-                    increment_drops=increment,
-                    signature=signature_hex,
-                    payee_ref=payee_ref,
-                    reference=reference[:128],
-                    mac=integrity_tag(channel_key, amount, increment, signature_hex),
-                )
+            # No savepoint: the compare-and-set above already made this (channel, amount)
+            # ours; the unique constraint is a backstop, and on a clash the whole block rolls
+            # back as ClaimConflict propagates.
+            claim = Claim.objects.create(
+                channel=channel,
+                amount_drops=amount,
+                increment_drops=increment,
+                signature=signature_hex,
+                payee_ref=payee_ref,
+                reference=reference[:128],
+                mac=integrity_tag(channel_key, amount, increment, signature_hex),
+            )
         except IntegrityError as exc:
             raise ClaimConflict() from exc
         journal_post(
+            fresh=True,
             kind="claim_accepted",
             reference=f"claim:{claim.pk}",
             postings=[
@@ -165,6 +168,7 @@ def claim_accept(
             memo=reference,
         )
         journal_post(
+            fresh=True,
             kind="fee",
             reference=f"claim:{claim.pk}",
             postings=[

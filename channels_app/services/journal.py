@@ -41,11 +41,13 @@ class UnbalancedEntry(ValueError):
 
 @transaction.atomic
 def journal_post(
-    *, kind: str, reference: str, postings: list[Posting], memo: str = ""
+    *, kind: str, reference: str, postings: list[Posting], memo: str = "", fresh: bool = False
 ) -> JournalEntry | None:
     """Post a balanced entry once. Returns None if (kind, reference) was already posted.
 
     Zero-amount postings are dropped; an entry whose postings all vanish is not posted.
+    `fresh=True` is for callers whose reference was just created in the same transaction (a
+    new claim's id): a duplicate is impossible, so no savepoint is spent guarding against it.
     """
     lines = [p for p in postings if p.debit_drops or p.credit_drops]
     if not lines:
@@ -54,11 +56,14 @@ def journal_post(
     credits = sum(p.credit_drops for p in lines)
     if debits != credits:
         raise UnbalancedEntry(f"{kind} {reference}: debits {debits} != credits {credits}")
-    try:
-        with transaction.atomic():
-            entry = JournalEntry.objects.create(kind=kind, reference=reference, memo=memo[:255])
-    except IntegrityError:
-        return None
+    if fresh:
+        entry = JournalEntry.objects.create(kind=kind, reference=reference, memo=memo[:255])
+    else:
+        try:
+            with transaction.atomic():
+                entry = JournalEntry.objects.create(kind=kind, reference=reference, memo=memo[:255])
+        except IntegrityError:
+            return None
     JournalLine.objects.bulk_create(
         [
             JournalLine(

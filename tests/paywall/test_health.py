@@ -34,3 +34,34 @@ def test_home_page(client, db) -> None:
     response = client.get("/")
     assert response.status_code == 200
     assert b"Dropgate" in response.content
+
+
+@pytest.mark.django_db
+def test_database_down_is_a_503_with_a_code(client, monkeypatch) -> None:
+    from django.db import OperationalError
+
+    from paywall.api import public
+
+    def broken(*args, **kwargs):
+        raise OperationalError("too many clients already")
+
+    monkeypatch.setattr(public.ConfigApi, "get", broken)
+    response = client.get("/api/v1/config?publisher=pub_x", headers={"Origin": "http://x"})
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "database_unavailable"
+
+
+@pytest.mark.django_db
+def test_database_down_outside_the_api_is_a_503_too(client, monkeypatch) -> None:
+    from django.db import OperationalError
+
+    from paywall import health
+
+    def broken(request):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(health, "_check_database", lambda: None)
+    monkeypatch.setattr("paywall.health.render", lambda *a, **k: broken(None))
+    response = client.get("/")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "database_unavailable"
