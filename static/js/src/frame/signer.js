@@ -1,0 +1,391 @@
+/**
+ * The signer: what the frame does for each request of the page (docs/sdk-protocol.md).
+ * Everything money-related is decided here, from the server's answers and the reader's
+ * clicks in the frame — never from what the page says beyond the article's slug.
+ *
+ * unlock(article):
+ *   1. POST unlocks without a claim → 200 (paid before: re-entry at 0) or 402 with the price;
+ *   2. the cap is checked against the server's price;
+ *   3. no open channel → confirmation in the frame, faucet (sandbox) and channel create;
+ *      too little left → confirmation, top-up; a price above CONFIRM_ABOVE_DROPS → confirmation;
+ *   4. the meter reserves accepted + price, the claim key signs it, the transport sends it;
+ *   5. the content is fetched with the grant and handed back as `{article, amountDrops, html}`.
+ * Steps 1–4 run under a lock shared by the reader's tabs, so two tabs never sign the same next
+ * claim or open two channels.
+ */
+import { SdkError } from "./errors.js";
+import { signClaim } from "./claims.js";
+import { spentOf } from "./meter.js";
+import { channelView, closeChannel, fetchChannel, openChannel, topUpChannel } from "./channel.js";
+import { dropsToNumber, formatXrp, parseDrops } from "../shared/drops.js";
+import { originOf } from "../shared/messages.js";
+
+/** Prices above this need a click in the frame even with an open, funded channel. */
+export const CONFIRM_ABOVE_DROPS = 1_000_000n;
+
+/** Claim refusals that mean "our view of the channel is stale": re-read it and try again. */
+const RESYNC_CODES = new Set([
+  "claim_stale",
+  "claim_replayed",
+  "claim_underpaid",
+  "claim_exceeds_channel",
+  "channel_closing",
+  "claim_conflict",
+]);
+const MAX_PAY_ATTEMPTS = 3;
+
+const xrp = (drops) => `${formatXrp(drops)} XRP`;
+const maxDrops = (a, b) => (a > b ? a : b);
+
+function cancelled() {
+  return new SdkError("cancelled", "The payment was cancelled in the frame.");
+}
+
+/** An outcome the frame cannot know (the claim may or may not have been accepted). */
+function isUncertain(err) {
+  return !(err instanceof SdkError) || err.code === "network_error" || err.status >= 500;
+}
+
+export function randomId(cryptoImpl = globalThis.crypto) {
+  if (cryptoImpl && typeof cryptoImpl.randomUUID === "function") return cryptoImpl.randomUUID();
+  const bytes = cryptoImpl.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * @param {object} deps
+ * @param {string} deps.publisher
+ * @param {{minChannelDrops: bigint}} deps.config
+ * @param {object} deps.api        frame/api.js
+ * @param {object} deps.store      frame/store.js
+ * @param {object} deps.keyring    frame/keys.js
+ * @param {object} deps.wallet     frame/wallet (adapter)
+ * @param {object} deps.meter      frame/meter.js
+ * @param {object} deps.transport  frame/transport.js
+ * @param {object} deps.ui         frame/ui.js
+ * @param {{run: Function}} deps.lock
+ * @param {(message: object) => void} deps.emit  posts an event to the page
+ */
+export function createSigner({
+  publisher,
+  config,
+  api,
+  store,
+  keyring,
+  wallet,
+  meter,
+  transport,
+  ui,
+  lock,
+  emit,
+  newId = randomId,
+}) {
+  const minChannel = parseDrops(config.minChannelDrops);
+
+  async function readerRecord() {
+    const reader = await store.get("reader");
+    return reader && typeof reader.token === "string" ? reader : null;
+  }
+
+  /** Register the reader with the claim key on first use; the token stays in IndexedDB. */
+  async function ensureReader() {
+    const existing = await readerRecord();
+    if (existing) return existing;
+    const claimPublicKey = await keyring.publicKeyHex("claim");
+    const out = await api.post(
+      "readers",
+      { claim_public_key: claimPublicKey },
+      { headers: { "X-Dropgate-Publisher": publisher } },
+    );
+    if (typeof out.reader_token !== "string" || !out.reader_token) {
+      throw new SdkError("bad_response", "The server registered the reader without a token.");
+    }
+    const stored = await store.putIfAbsent("reader", {
+      token: out.reader_token,
+      readerId: String(out.reader_id || ""),
+      claimPublicKey,
+    });
+    transport.connect();
+    return stored;
+  }
+
+  async function currentChannel() {
+    const channelId = await store.get("channel");
+    if (!channelId) return null;
+    const state = await meter.channel(channelId);
+    return state ? { channelId, ...state } : null;
+  }
+
+  /** Take the server's view of the channel; resolves with the merged record. */
+  async function resync(channelId) {
+    const fresh = await fetchChannel({ api, channelId });
+    await meter.sync(channelId, fresh);
+    return { ...fresh, pendingDrops: 0n };
+  }
+
+  async function summary() {
+    const record = await meter.snapshot();
+    return { capDrops: record.capDrops, spentDrops: spentOf(record), channel: await currentChannel() };
+  }
+
+  async function publish() {
+    const s = await summary();
+    ui.renderStatus(s);
+    emit({ type: "channel", channel: channelView(s.channel) });
+    return s;
+  }
+
+  async function adoptChannel(record) {
+    await meter.sync(record.channelId, record);
+    await store.set("channel", record.channelId);
+    await publish();
+    return { ...record, pendingDrops: 0n };
+  }
+
+  async function openFor(price, article) {
+    const deposit = maxDrops(minChannel, price);
+    const s = await summary();
+    return ui.hold(async () => {
+      const ok = await ui.confirm({
+        title: "Open a payment channel for this site?",
+        message:
+          `You fund a payment channel once; each article is then paid from it. ` +
+          `What you do not spend comes back to your wallet when you close the channel.`,
+        facts: [
+          ["Article", article],
+          ["Price", xrp(price)],
+          ["Channel deposit", xrp(deposit)],
+          ["Spent so far", `${xrp(s.spentDrops)} of your ${xrp(s.capDrops)} cap`],
+        ],
+        confirmLabel: `Open channel and pay ${xrp(price)}`,
+      });
+      if (!ok) throw cancelled();
+      const record = await ui.busy("Opening your payment channel…", () =>
+        openChannel({ api, wallet, store, amountDrops: deposit }),
+      );
+      return adoptChannel(record);
+    });
+  }
+
+  async function topUpFor(channel, price, article) {
+    const remaining = channel.fundedDrops - channel.acceptedDrops;
+    const amount = maxDrops(minChannel, price - remaining);
+    return ui.hold(async () => {
+      const ok = await ui.confirm({
+        title: "Top up your payment channel?",
+        message: `Your channel has ${xrp(remaining)} left, less than the ${xrp(price)} this article costs.`,
+        facts: [
+          ["Article", article],
+          ["Price", xrp(price)],
+          ["Add to channel", xrp(amount)],
+        ],
+        confirmLabel: `Add ${xrp(amount)} and pay ${xrp(price)}`,
+      });
+      if (!ok) {
+        throw new SdkError("channel_exhausted", "The channel has too little left and was not topped up.");
+      }
+      const record = await ui.busy("Topping up your payment channel…", () =>
+        topUpChannel({ api, wallet, channelId: channel.channelId, amountDrops: amount }),
+      );
+      return adoptChannel(record);
+    });
+  }
+
+  /** Steps 1–4 of unlock, under the lock. Resolves with the unlock body and what it charged. */
+  async function payFor(article) {
+    let payment;
+    try {
+      return { body: await transport.unlock({ article }), charged: 0n };
+    } catch (err) {
+      if (!(err instanceof SdkError) || err.code !== "payment_required") throw err;
+      payment = err.details || {};
+    }
+    let price;
+    try {
+      price = parseDrops(payment.price_drops);
+    } catch {
+      price = 0n;
+    }
+    if (price < 1n) throw new SdkError("bad_response", "The server asked for a payment without a price.");
+    await meter.checkCap(price);
+
+    const idempotencyKey = newId();
+    let confirmed = false;
+    for (let attempt = 1; ; attempt++) {
+      let channel = await currentChannel();
+      if (channel && channel.pendingDrops > 0n) channel = await resync(channel.channelId);
+      if (!channel || channel.status !== "open") {
+        channel = await openFor(price, article);
+        confirmed = true;
+      } else if (channel.fundedDrops - channel.acceptedDrops < price) {
+        channel = await topUpFor(channel, price, article);
+        confirmed = true;
+      }
+      if (!confirmed && price > CONFIRM_ABOVE_DROPS) {
+        const ok = await ui.confirm({
+          title: "Confirm this payment",
+          message: `This article costs more than ${xrp(CONFIRM_ABOVE_DROPS)}.`,
+          facts: [
+            ["Article", article],
+            ["Price", xrp(price)],
+          ],
+          confirmLabel: `Pay ${xrp(price)}`,
+        });
+        if (!ok) throw cancelled();
+        confirmed = true;
+      }
+
+      const amount = await meter.reserve(channel.channelId, price);
+      const claim = await signClaim(keyring, channel.channelId, amount);
+      let body;
+      try {
+        body = await transport.unlock({ article, claim, idempotencyKey });
+      } catch (err) {
+        if (isUncertain(err)) throw err; // the reservation stays until the next resync
+        await meter.release(channel.channelId);
+        if (RESYNC_CODES.has(err.code) && attempt < MAX_PAY_ATTEMPTS) {
+          await resync(channel.channelId);
+          continue;
+        }
+        if (err.code === "claim_exceeds_channel") {
+          throw new SdkError("channel_exhausted", "The channel has too little left for this article.");
+        }
+        throw err;
+      }
+      let charged = parseDrops(body.amount_drops);
+      if (charged > 0n) {
+        await meter.commit(channel.channelId, amount);
+      } else {
+        // Paid meanwhile (an earlier attempt whose answer was lost): the server's channel
+        // says whether this claim is the one that paid.
+        const fresh = await resync(channel.channelId);
+        if (fresh.acceptedDrops >= amount) charged = price;
+      }
+      await publish();
+      return { body, charged };
+    }
+  }
+
+  async function fetchContent(body, article) {
+    if (!body || typeof body.grant !== "string") {
+      throw new SdkError("bad_response", "The server granted access without a grant.");
+    }
+    // The grant only ever goes to the paywall's own API.
+    const url =
+      typeof body.content_url === "string" && originOf(body.content_url) === api.origin
+        ? body.content_url
+        : `content/${encodeURIComponent(publisher)}/${encodeURIComponent(article)}`;
+    const out = await api.get(url, { bearer: body.grant });
+    if (typeof out.html !== "string") throw new SdkError("bad_response", "The content came without a body.");
+    return out.html;
+  }
+
+  function requireOpen(channel) {
+    if (!channel || channel.status !== "open") {
+      throw new SdkError("channel_not_found", "There is no open payment channel for this site.");
+    }
+  }
+
+  async function topUp() {
+    return lock.run(() =>
+      ui.hold(async () => {
+        const channel = await currentChannel();
+        requireOpen(channel);
+        const ok = await ui.confirm({
+          title: "Top up your payment channel?",
+          message: `Your channel has ${xrp(channel.fundedDrops - channel.acceptedDrops)} left.`,
+          facts: [["Add to channel", xrp(minChannel)]],
+          confirmLabel: `Add ${xrp(minChannel)}`,
+        });
+        if (!ok) throw cancelled();
+        const record = await ui.busy("Topping up your payment channel…", () =>
+          topUpChannel({ api, wallet, channelId: channel.channelId, amountDrops: minChannel }),
+        );
+        return channelView(await adoptChannel(record));
+      }),
+    );
+  }
+
+  async function close() {
+    return lock.run(() =>
+      ui.hold(async () => {
+        let channel = await currentChannel();
+        requireOpen(channel);
+        if (channel.pendingDrops > 0n) channel = await resync(channel.channelId);
+        const ok = await ui.confirm({
+          title: "Close your payment channel?",
+          message:
+            "The site is paid what you spent; the rest returns to your wallet when the channel " +
+            "closes, after its settle delay.",
+          facts: [
+            ["Spent", xrp(channel.acceptedDrops)],
+            ["Returned to you", xrp(channel.fundedDrops - channel.acceptedDrops)],
+          ],
+          confirmLabel: "Close channel",
+        });
+        if (!ok) throw cancelled();
+        const record = await ui.busy("Closing your payment channel…", () =>
+          closeChannel({ api, wallet, channelId: channel.channelId }),
+        );
+        return channelView(await adoptChannel(record));
+      }),
+    );
+  }
+
+  return {
+    ensureReader,
+
+    async hello() {
+      const reader = await readerRecord();
+      const s = await summary();
+      ui.renderStatus(s);
+      if (reader && s.channel) {
+        // Refresh in the background: the page gets a `channel` event if it changed.
+        resync(s.channel.channelId).then(publish, () => undefined);
+      }
+      return { reader: Boolean(reader), channel: channelView(s.channel), capDrops: dropsToNumber(s.capDrops) };
+    },
+
+    async unlock(article) {
+      const { body, charged } = await lock.run(async () => {
+        await ensureReader();
+        return payFor(article);
+      });
+      const html = await fetchContent(body, article);
+      return { article, amountDrops: dropsToNumber(charged), html };
+    },
+
+    async status() {
+      let s = await summary();
+      if (s.channel && (await readerRecord())) {
+        try {
+          await resync(s.channel.channelId);
+          s = await publish();
+        } catch (err) {
+          if (!isUncertain(err)) throw err; // offline: the frame's own view will do
+        }
+      }
+      return {
+        channel: channelView(s.channel),
+        capDrops: dropsToNumber(s.capDrops),
+        spentDrops: dropsToNumber(s.spentDrops),
+      };
+    },
+
+    setCap() {
+      return ui.hold(async () => {
+        const s = await summary();
+        const choice = await ui.settings(s);
+        if (!choice) throw cancelled();
+        if (choice.action === "topUp") await topUp();
+        else if (choice.action === "close") await close();
+        else await meter.setCap(choice.capDrops);
+        const after = await publish();
+        return { capDrops: dropsToNumber(after.capDrops), channel: channelView(after.channel) };
+      });
+    },
+
+    topUp,
+    closeChannel: close,
+  };
+}

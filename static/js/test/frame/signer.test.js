@@ -1,0 +1,282 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { createApi } from "../../src/frame/api.js";
+import { createKeyring } from "../../src/frame/keys.js";
+import { createLock } from "../../src/frame/lock.js";
+import { createMeter } from "../../src/frame/meter.js";
+import { CONFIRM_ABOVE_DROPS, createSigner } from "../../src/frame/signer.js";
+import { memoryStore } from "../../src/frame/store.js";
+import { createTransport } from "../../src/frame/transport.js";
+import { createSandboxWallet } from "../../src/frame/wallet/sandbox.js";
+import { errorBody } from "../helpers.js";
+import { BASE, CHANNEL_IDS, createFakeServer } from "../fakeServer.js";
+
+/** A UI double: answers confirmations from a script and records what it was asked. */
+function scriptedUI(answers = []) {
+  const asked = [];
+  return {
+    asked,
+    answers,
+    statuses: [],
+    async confirm(options) {
+      asked.push(options);
+      if (!answers.length) throw new Error(`unexpected confirmation: ${options.title}`);
+      return answers.shift();
+    },
+    async settings(summary) {
+      asked.push({ title: "settings", summary });
+      return answers.shift();
+    },
+    hold: (work) => work(),
+    busy: (_, work) => work(),
+    renderStatus(s) {
+      this.statuses.push(s);
+    },
+  };
+}
+
+function setup({ answers = [true], server = createFakeServer(), store = memoryStore() } = {}) {
+  const getToken = async () => (await store.get("reader"))?.token ?? null;
+  const api = createApi({ base: BASE, fetch: server.fetch, getToken });
+  const keyring = createKeyring({ store });
+  const ui = scriptedUI(answers);
+  const events = [];
+  const signer = createSigner({
+    publisher: "pub_a",
+    config: { minChannelDrops: 1_000_000n },
+    api,
+    store,
+    keyring,
+    wallet: createSandboxWallet({ keyring }),
+    meter: createMeter({ store }),
+    transport: createTransport({ wsUrl: null, publisher: "pub_a", api, getToken }),
+    ui,
+    lock: createLock("test", { locks: null }),
+    emit: (m) => events.push(m),
+    newId: (() => {
+      let n = 0;
+      return () => `idem-${++n}`;
+    })(),
+  });
+  return { signer, server, ui, events, store, keyring };
+}
+
+const paths = (calls) => calls.map((c) => `${c.method} ${c.path}`);
+
+describe("unlock", () => {
+  let t;
+  beforeEach(() => {
+    t = setup();
+  });
+
+  it("first time: registers, asks once, opens a channel, pays the server's price, returns the content", async () => {
+    const result = await t.signer.unlock("x");
+    expect(result).toEqual({ article: "x", amountDrops: 200_000, html: "<p>x body</p>" });
+    expect(paths(t.server.calls)).toEqual([
+      "POST readers",
+      "POST unlocks",
+      "POST wallet/faucet",
+      "POST wallet/prepare",
+      "POST wallet/submit",
+      "POST channels",
+      "POST unlocks",
+      "GET content/pub_a/x",
+    ]);
+    expect(t.server.state.claimKey).toBe(await t.keyring.publicKeyHex("claim"));
+    expect(t.ui.asked).toHaveLength(1);
+    expect(t.ui.asked[0].title).toMatch(/Open a payment channel/);
+    expect(t.server.state.accepted).toEqual([expect.objectContaining({ channel_id: CHANNEL_IDS[0], amount_drops: "200000" })]);
+    const claimCall = t.server.calls.filter((c) => c.path === "unlocks")[1];
+    expect(claimCall.headers["Idempotency-Key"]).toBe("idem-1");
+    expect(t.events.at(-1)).toEqual({
+      type: "channel",
+      channel: { channelId: CHANNEL_IDS[0], fundedDrops: 1_000_000, spentDrops: 200_000, remainingDrops: 800_000, status: "open" },
+    });
+  });
+
+  it("then pays cumulative claims without asking again", async () => {
+    await t.signer.unlock("x");
+    const second = await t.signer.unlock("y");
+    expect(second.amountDrops).toBe(150_000);
+    expect(t.ui.asked).toHaveLength(1);
+    expect(t.server.state.accepted.map((c) => c.amount_drops)).toEqual(["200000", "350000"]);
+    expect(t.server.calls.filter((c) => c.path === "readers")).toHaveLength(1);
+  });
+
+  it("re-enters a paid article at 0 without a claim", async () => {
+    await t.signer.unlock("x");
+    const before = t.server.state.accepted.length;
+    expect(await t.signer.unlock("x")).toEqual({ article: "x", amountDrops: 0, html: "<p>x body</p>" });
+    expect(t.server.state.accepted).toHaveLength(before);
+  });
+
+  it("cancelled in the frame: nothing is signed, no wallet call", async () => {
+    t = setup({ answers: [false] });
+    await expect(t.signer.unlock("x")).rejects.toMatchObject({ code: "cancelled" });
+    expect(paths(t.server.calls)).toEqual(["POST readers", "POST unlocks"]);
+  });
+
+  it("over the cap: refused before any channel work or signature", async () => {
+    await t.signer.unlock("x");
+    await t.store.update("meter", (rec) => ({ ...rec, capDrops: 300_000n }));
+    const before = t.server.calls.length;
+    await expect(t.signer.unlock("y")).rejects.toMatchObject({ code: "cap_exceeded" });
+    expect(paths(t.server.calls.slice(before))).toEqual(["POST unlocks"]); // the price query only
+    expect(t.server.state.accepted).toHaveLength(1);
+  });
+
+  it("checks the cap before offering to open a channel", async () => {
+    await t.store.set("meter", { capDrops: 100_000n, channels: {} });
+    await expect(t.signer.unlock("x")).rejects.toMatchObject({ code: "cap_exceeded" });
+    expect(t.ui.asked).toHaveLength(0);
+  });
+
+  it("tops up (after a click) when the channel has too little left", async () => {
+    t = setup({ answers: [true, true] });
+    await t.store.set("meter", { capDrops: 10_000_000n, channels: {} });
+    for (const a of ["x", "y", "z"]) await t.signer.unlock(a); // 200k + 150k + 150k = 500k of 1M
+    const server = t.server;
+    // another 600k article does not fit in the 500k left
+    server.routes["POST unlocks"] = ((orig) => async (call, calls) => {
+      if (call.body.article === "w" && !call.body.claim) return [402, errorBody("payment_required", "", { price_drops: "600000" })];
+      if (call.body.article === "w") {
+        const ch = server.state.channels.get(call.body.claim.channel_id);
+        ch.accepted = BigInt(call.body.claim.amount_drops);
+        return [201, { article: "w", grant: "grant-w", amount_drops: "600000", content_url: `${BASE}content/pub_a/w`, grant_expires_at: "t" }];
+      }
+      return orig(call, calls);
+    })(server.routes["POST unlocks"]);
+    const result = await t.signer.unlock("w");
+    expect(result.amountDrops).toBe(600_000);
+    expect(t.ui.asked[1].title).toMatch(/Top up/);
+    const fund = t.server.calls.filter((c) => c.path === "wallet/prepare").at(-1).body;
+    expect(fund).toMatchObject({ kind: "channel_fund", amount_drops: "1000000", channel_id: CHANNEL_IDS[0] });
+  });
+
+  it("declining the top-up blocks with channel_exhausted", async () => {
+    t = setup({ answers: [true, false] });
+    await t.signer.unlock("x");
+    t.server.state.channels.get(CHANNEL_IDS[0]).funded = 300_000n;
+    await t.signer.status(); // the frame learns the channel has 100k left
+    await expect(t.signer.unlock("y")).rejects.toMatchObject({ code: "channel_exhausted" });
+    expect(t.server.state.accepted).toHaveLength(1);
+  });
+
+  it("asks for a confirmation above the price threshold even with a funded channel", async () => {
+    t = setup({ answers: [true, false, true] });
+    await t.store.set("meter", { capDrops: 100_000_000n, channels: {} });
+    await t.signer.unlock("x");
+    t.server.state.channels.get(CHANNEL_IDS[0]).funded = 10_000_000n;
+    await t.signer.status();
+    expect(2_000_000n > CONFIRM_ABOVE_DROPS).toBe(true);
+    await expect(t.signer.unlock("big")).rejects.toMatchObject({ code: "cancelled" });
+    expect(t.ui.asked[1].title).toMatch(/Confirm this payment/);
+    expect((await t.signer.unlock("big")).amountDrops).toBe(2_000_000);
+  });
+
+  it("re-reads the channel and retries when the server has a newer view (claim_stale)", async () => {
+    await t.signer.unlock("x");
+    t.server.state.channels.get(CHANNEL_IDS[0]).accepted = 250_000n; // paid elsewhere meanwhile
+    const result = await t.signer.unlock("y");
+    expect(result.amountDrops).toBe(150_000);
+    expect(t.server.state.accepted.at(-1).amount_drops).toBe("400000");
+  });
+
+  it("a lost answer after the server accepted: the reservation is kept, then reconciled", async () => {
+    await t.signer.unlock("x");
+    t.server.state.failNextUnlockWithClaim = { acceptFirst: true, response: [500, errorBody("server_error")] };
+    await expect(t.signer.unlock("y")).rejects.toMatchObject({ status: 500 });
+    // the next try re-reads the channel, sees the claim was accepted, and re-enters
+    const again = await t.signer.unlock("y");
+    expect(again).toEqual({ article: "y", amountDrops: 0, html: "<p>y body</p>" });
+    const third = await t.signer.unlock("z");
+    expect(third.amountDrops).toBe(150_000);
+    expect(t.server.state.accepted.map((c) => c.amount_drops)).toEqual(["200000", "350000", "500000"]);
+  });
+
+  it("a definite refusal releases the reservation", async () => {
+    await t.signer.unlock("x");
+    t.server.state.failNextUnlockWithClaim = { response: [403, errorBody("risk_blocked", "Refused by risk checks.")] };
+    await expect(t.signer.unlock("y")).rejects.toMatchObject({ code: "risk_blocked" });
+    expect((await t.signer.unlock("y")).amountDrops).toBe(150_000);
+    expect(t.server.state.accepted.at(-1).amount_drops).toBe("350000");
+  });
+
+  it("never sends the grant to another origin", async () => {
+    const orig = t.server.routes["POST unlocks"];
+    t.server.routes["POST unlocks"] = async (call, calls) => {
+      const out = await orig(call, calls);
+      if (out[0] < 300) out[1] = { ...out[1], content_url: "https://evil.example/steal" };
+      return out;
+    };
+    await t.signer.unlock("x");
+    const content = t.server.calls.find((c) => c.path.startsWith("content/") || c.url.includes("evil"));
+    expect(content.url).toBe(`${BASE}content/pub_a/x`);
+  });
+
+  it("runs unlocks one at a time", async () => {
+    t = setup({ answers: [true] });
+    const [a, b] = await Promise.all([t.signer.unlock("x"), t.signer.unlock("y")]);
+    expect([a.amountDrops, b.amountDrops]).toEqual([200_000, 150_000]);
+    expect(t.ui.asked).toHaveLength(1); // one channel, not two
+    expect(t.server.state.channels.size).toBe(1);
+    expect(t.server.calls.filter((c) => c.path === "readers")).toHaveLength(1);
+  });
+});
+
+describe("hello, status, cap, top-up, close", () => {
+  it("hello before anything: no reader, no channel, the default cap", async () => {
+    const t = setup();
+    expect(await t.signer.hello()).toEqual({ reader: false, channel: null, capDrops: 2_000_000 });
+    expect(t.server.calls).toHaveLength(0);
+  });
+
+  it("status after an unlock reports the server's channel", async () => {
+    const t = setup();
+    await t.signer.unlock("x");
+    const status = await t.signer.status();
+    expect(status).toEqual({
+      channel: { channelId: CHANNEL_IDS[0], fundedDrops: 1_000_000, spentDrops: 200_000, remainingDrops: 800_000, status: "open" },
+      capDrops: 2_000_000,
+      spentDrops: 200_000,
+    });
+    expect((await t.signer.hello()).reader).toBe(true);
+  });
+
+  it("setCap takes the reader's value from the frame's form", async () => {
+    const t = setup({ answers: [{ action: "save", capDrops: 5_000_000n }] });
+    expect(await t.signer.setCap()).toEqual({ capDrops: 5_000_000, channel: null });
+    expect((await t.signer.status()).capDrops).toBe(5_000_000);
+    const cancelled = setup({ answers: [null] });
+    await expect(cancelled.signer.setCap()).rejects.toMatchObject({ code: "cancelled" });
+  });
+
+  it("topUp and closeChannel need a click; a new channel is opened after a close", async () => {
+    const t = setup({ answers: [true, true, true, true] });
+    await expect(setup().signer.topUp()).rejects.toMatchObject({ code: "channel_not_found" });
+    await t.signer.unlock("x");
+    const topped = await t.signer.topUp();
+    expect(topped.fundedDrops).toBe(2_000_000);
+    const closed = await t.signer.closeChannel();
+    expect(closed.status).toBe("closing");
+    expect(t.ui.asked.map((a) => a.title)).toEqual([
+      expect.stringMatching(/Open/),
+      expect.stringMatching(/Top up/),
+      expect.stringMatching(/Close/),
+    ]);
+    const next = await t.signer.unlock("y");
+    expect(next.amountDrops).toBe(150_000);
+    expect(t.server.state.channels.size).toBe(2);
+    expect(t.server.state.accepted.at(-1)).toMatchObject({ channel_id: CHANNEL_IDS[1], amount_drops: "150000" });
+    // spending on the closed channel still counts against the cap
+    expect((await t.signer.status()).spentDrops).toBe(350_000);
+  });
+
+  it("declined top-up or close is cancelled and changes nothing", async () => {
+    const t = setup({ answers: [true, false, false] });
+    await t.signer.unlock("x");
+    const before = t.server.calls.length;
+    await expect(t.signer.topUp()).rejects.toMatchObject({ code: "cancelled" });
+    await expect(t.signer.closeChannel()).rejects.toMatchObject({ code: "cancelled" });
+    expect(t.server.calls.slice(before).some((c) => c.path.startsWith("wallet/"))).toBe(false);
+  });
+});

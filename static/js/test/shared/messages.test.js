@@ -1,0 +1,147 @@
+import { describe, expect, it } from "vitest";
+import {
+  acceptFromFrame,
+  acceptFromPage,
+  isAllowedOrigin,
+  makeErrorReply,
+  makeEvent,
+  makeReply,
+  makeRequest,
+  originOf,
+  parseFrameMessage,
+  parseRequest,
+} from "../../src/shared/messages.js";
+
+describe("requests", () => {
+  it("builds every request type with dg: 1", () => {
+    expect(makeRequest("hello", 1)).toEqual({ dg: 1, type: "hello", id: 1 });
+    expect(makeRequest("unlock", 2, { article: "city-bees" })).toEqual({
+      dg: 1,
+      type: "unlock",
+      id: 2,
+      article: "city-bees",
+    });
+    for (const type of ["status", "setCap", "topUp", "closeChannel"]) {
+      expect(makeRequest(type, "a-1").type).toBe(type);
+    }
+  });
+
+  it("refuses to build a malformed request", () => {
+    expect(() => makeRequest("pay", 1)).toThrow();
+    expect(() => makeRequest("unlock", 1, { article: "../etc" })).toThrow();
+    expect(() => makeRequest("hello", -1)).toThrow();
+  });
+
+  it("parses only known, well-formed requests and keeps only known fields", () => {
+    expect(parseRequest({ dg: 1, type: "unlock", id: 3, article: "a_b-1", amount: 10 ** 9 })).toEqual({
+      type: "unlock",
+      id: 3,
+      article: "a_b-1",
+    });
+    // a page can never pass an amount, a cap or a price: those fields are dropped
+    expect(parseRequest({ dg: 1, type: "setCap", id: 4, capDrops: 1e12 })).toEqual({ type: "setCap", id: 4 });
+  });
+
+  it.each([
+    ["no dg", { type: "hello", id: 1 }],
+    ["another version", { dg: 2, type: "hello", id: 1 }],
+    ["unknown type", { dg: 1, type: "sign", id: 1 }],
+    ["inherited type", { dg: 1, type: "toString", id: 1 }],
+    ["no id", { dg: 1, type: "hello" }],
+    ["float id", { dg: 1, type: "hello", id: 1.5 }],
+    ["object id", { dg: 1, type: "hello", id: {} }],
+    ["unlock without article", { dg: 1, type: "unlock", id: 1 }],
+    ["bad slug", { dg: 1, type: "unlock", id: 1, article: "a b" }],
+    ["long slug", { dg: 1, type: "unlock", id: 1, article: "a".repeat(201) }],
+    ["string", "hello"],
+    ["null", null],
+    ["array", [1]],
+  ])("drops %s", (_, data) => {
+    expect(parseRequest(data)).toBeNull();
+  });
+});
+
+describe("replies and events", () => {
+  it("round-trips replies", () => {
+    expect(parseFrameMessage(makeReply(1, { ok: 1 }))).toEqual({ type: "reply", id: 1, ok: true, result: { ok: 1 } });
+    expect(parseFrameMessage(makeErrorReply(2, "cap_exceeded", "too much"))).toEqual({
+      type: "reply",
+      id: 2,
+      ok: false,
+      error: { code: "cap_exceeded", message: "too much" },
+    });
+  });
+
+  it("never sends an error code that is not snake_case", () => {
+    expect(makeErrorReply(1, "<b>x</b>", "m").error.code).toBe("internal_error");
+  });
+
+  it("round-trips events", () => {
+    expect(parseFrameMessage(makeEvent("show"))).toEqual({ type: "show" });
+    expect(parseFrameMessage(makeEvent("hide"))).toEqual({ type: "hide" });
+    const channel = { channelId: "AB", fundedDrops: 1, spentDrops: 0, remainingDrops: 1, status: "open" };
+    expect(parseFrameMessage(makeEvent("channel", { channel }))).toEqual({ type: "channel", channel });
+    expect(() => makeEvent("reply")).toThrow();
+  });
+
+  it.each([
+    { dg: 1, type: "reply", id: 1 },
+    { dg: 1, type: "reply", id: 1, ok: false, error: { code: "Bad Code" } },
+    { dg: 1, type: "reply", id: 1, ok: false },
+    { dg: 1, type: "channel", channel: 5 },
+    { dg: 1, type: "unlock", id: 1, article: "x" },
+    { type: "show" },
+  ])("drops %j", (data) => {
+    expect(parseFrameMessage(data)).toBeNull();
+  });
+});
+
+describe("origins", () => {
+  it("extracts origins", () => {
+    expect(originOf("https://pay.example:8443/static/js/paywall.js?x=1")).toBe("https://pay.example:8443");
+    expect(originOf("http://127.0.0.1:8000/")).toBe("http://127.0.0.1:8000");
+    expect(originOf("data:text/html,hi")).toBeNull();
+    expect(originOf("not a url")).toBeNull();
+    expect(originOf("")).toBeNull();
+  });
+
+  it("matches exactly", () => {
+    const allowed = ["https://news.example", "http://127.0.0.1:8001"];
+    expect(isAllowedOrigin("https://news.example", allowed)).toBe(true);
+    expect(isAllowedOrigin("http://127.0.0.1:8001", allowed)).toBe(true);
+    expect(isAllowedOrigin("https://news.example.evil", allowed)).toBe(false);
+    expect(isAllowedOrigin("https://evil.news.example", allowed)).toBe(false);
+    expect(isAllowedOrigin("http://news.example", allowed)).toBe(false);
+    expect(isAllowedOrigin("https://NEWS.example", allowed)).toBe(false);
+    expect(isAllowedOrigin("http://127.0.0.1:8002", allowed)).toBe(false);
+    expect(isAllowedOrigin("null", [...allowed, "null"])).toBe(false);
+    expect(isAllowedOrigin(undefined, allowed)).toBe(false);
+    expect(isAllowedOrigin("https://news.example", "https://news.example")).toBe(false);
+  });
+
+  it("frame side: needs the parent window and an allowed origin", () => {
+    const parent = {};
+    const data = makeRequest("hello", 1);
+    const allowedOrigins = ["https://news.example"];
+    expect(acceptFromPage({ source: parent, origin: "https://news.example", data }, { parent, allowedOrigins })).toEqual({
+      request: { type: "hello", id: 1 },
+    });
+    expect(acceptFromPage({ source: parent, origin: "https://evil.example", data }, { parent, allowedOrigins })).toEqual({
+      refused: { type: "hello", id: 1 },
+    });
+    expect(acceptFromPage({ source: {}, origin: "https://news.example", data }, { parent, allowedOrigins })).toBeNull();
+    expect(
+      acceptFromPage({ source: parent, origin: "https://news.example", data: { ...data, dg: 0 } }, { parent, allowedOrigins }),
+    ).toBeNull();
+  });
+
+  it("page side: needs our frame's window and the paywall origin", () => {
+    const frameWindow = {};
+    const data = makeEvent("show");
+    const options = { frameWindow, paywallOrigin: "https://pay.example" };
+    expect(acceptFromFrame({ source: frameWindow, origin: "https://pay.example", data }, options)).toEqual({ type: "show" });
+    expect(acceptFromFrame({ source: frameWindow, origin: "https://news.example", data }, options)).toBeNull();
+    expect(acceptFromFrame({ source: {}, origin: "https://pay.example", data }, options)).toBeNull();
+    expect(acceptFromFrame({ source: null, origin: "https://pay.example", data }, { ...options, frameWindow: null })).toBeNull();
+  });
+});
