@@ -27,7 +27,7 @@ MYPY_TARGETS := paywall channels_app fraud disputes compliance
 TEST_DATA_DIR ?= $(CURDIR)/var/test
 PYTEST_ARGS ?=
 
-.PHONY: help venv system-deps js lint format test demo migrate clean distclean
+.PHONY: help venv system-deps js js-test lint format test demo migrate clean distclean
 
 help:
 	@echo "make demo         run the demo (paywall service + demo publisher site)"
@@ -102,7 +102,11 @@ format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: venv system-deps js
+# The SDK's own unit tests (vitest under Node).
+js-test: js
+	@if [ -f $(JS_DIR)/package.json ]; then cd $(JS_DIR) && npm test --silent; fi
+
+test: venv system-deps js js-test
 	DROPGATE_DATA_DIR="$${DROPGATE_DATA_DIR:-$(TEST_DATA_DIR)}" $(VENV_PY) -m pytest $(PYTEST_ARGS)
 
 # --- Running ----------------------------------------------------------------------------------
