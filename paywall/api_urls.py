@@ -6,6 +6,7 @@ The lead includes `root_urlpatterns` at "" in paywall/urls.py for /.well-known/j
 from django.urls import URLPattern, path
 
 from paywall import api
+from paywall.api.wallet import WalletFaucetApi, WalletPrepareApi, WalletSubmitApi
 
 urlpatterns: list[URLPattern] = [
     path("config", api.ConfigApi.as_view(), name="paywall-config"),
@@ -21,6 +22,9 @@ urlpatterns: list[URLPattern] = [
     ),
     path("unlocks", api.UnlockCreateApi.as_view(), name="paywall-unlocks"),
     path("content/<str:pub>/<slug:slug>", api.ContentApi.as_view(), name="paywall-content"),
+    path("wallet/faucet", WalletFaucetApi.as_view(), name="paywall-wallet-faucet"),
+    path("wallet/prepare", WalletPrepareApi.as_view(), name="paywall-wallet-prepare"),
+    path("wallet/submit", WalletSubmitApi.as_view(), name="paywall-wallet-submit"),
     path("jwks.json", api.JwksApi.as_view(), name="paywall-jwks"),
     path(
         "publisher/articles",

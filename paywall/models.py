@@ -214,3 +214,20 @@ class Unlock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reader_id} → {self.article_id} ({self.amount_drops} drops)"
+
+
+class FaucetGrant(models.Model):
+    """The demo faucet paid a reader's funding address. At most once per reader and per address.
+
+    The row is written before the payment (the unique constraints decide races) and removed
+    again only if the payment certainly failed; `tx_hash` is filled in once it succeeded.
+    """
+
+    reader = models.OneToOneField(Reader, on_delete=models.PROTECT, related_name="faucet_grant")
+    address = models.CharField(max_length=35, unique=True, validators=[validate_classic_address])
+    amount_drops = models.PositiveBigIntegerField()
+    tx_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"faucet {self.amount_drops} drops → {self.address}"

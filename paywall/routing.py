@@ -1,5 +1,13 @@
-"""Websocket routes. The reader socket (claims, telemetry) is added by the SDK and fraud work."""
+"""Websocket routes: the reader socket of the signer frame (claims over one connection).
 
-from django.urls import URLPattern
+paywall.asgi wraps them in AllowedHostsOriginValidator; the reader consumer then checks the
+handshake's Origin against the reader's publisher (or the paywall's own origin).
+"""
 
-websocket_urlpatterns: list[URLPattern] = []
+from django.urls import URLPattern, path
+
+from paywall.consumers import ReaderConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    path("ws/reader/", ReaderConsumer.as_asgi(), name="ws-reader"),
+]

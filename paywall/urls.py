@@ -1,10 +1,11 @@
-"""Top-level URLs: the admin, the HTTP API under /api/v1/, and the OpenAPI schema."""
+"""Top-level URLs: the admin, the HTTP API under /api/v1/, the OpenAPI schema, and the SDK's
+signer frame."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from paywall import health
+from paywall import frame, health
 from paywall.api_urls import root_urlpatterns
 
 urlpatterns = [
@@ -14,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("paywall.api_urls")),
+    path("sdk/frame/<str:pub>", frame.signer_frame, name="sdk-frame"),
     path("", include(root_urlpatterns)),
 ]
 

@@ -92,7 +92,13 @@ def require_origin(request: Request, publisher: Publisher) -> None:
     Also records the publisher's origins for the CORS headers of this response.
     """
     bind_publisher_origins(request._request, frozenset(publisher.allowed_origins))
-    publisher_check_origin(publisher=publisher, origin=request.headers.get("Origin"))
+    # Browsers send no Origin on same-origin GETs (the signer frame's); Sec-Fetch-Site,
+    # which scripts cannot set, says so instead.
+    publisher_check_origin(
+        publisher=publisher,
+        origin=request.headers.get("Origin"),
+        fetch_site=request.headers.get("Sec-Fetch-Site"),
+    )
 
 
 def no_cors(request: Request) -> None:

@@ -34,10 +34,12 @@ __all__ = [
     "api_key_create",
     "api_key_revoke",
     "origin_normalise",
+    "paywall_public_origin",
     "publisher_check_origin",
     "publisher_create",
     "publisher_sdk_config",
     "publisher_update",
+    "request_origin",
 ]
 
 API_KEY_KIND = "dgk"
@@ -175,17 +177,50 @@ def publisher_update(
     return publisher
 
 
-def publisher_check_origin(*, publisher: Publisher, origin: str | None) -> None:
-    """Raise OriginNotAllowed unless `origin` is exactly one of the publisher's origins.
+def paywall_public_origin() -> str:
+    """The paywall's own origin, from settings.DROPGATE_PUBLIC_URL (its path is ignored).
 
-    Reader-facing calls come from the snippet in the publisher's pages, so the browser always
-    sends `Origin`; a request without one is refused too (non-browser clients send it
-    explicitly).
+    The signer frame is served from it, so the frame's own API and websocket calls carry it.
+    """
+    parts = urlsplit(settings.DROPGATE_PUBLIC_URL.strip())
+    return origin_normalise(f"{parts.scheme}://{parts.netloc}")
+
+
+def request_origin(*, origin: str | None, fetch_site: str | None = None) -> str | None:
+    """The origin a browser request came from: its `Origin`, else the paywall's own origin for
+    a same-origin request.
+
+    Browsers send no `Origin` on same-origin GET and HEAD requests (Fetch standard), but
+    always `Sec-Fetch-Site`, which scripts cannot set; `same-origin` there means the caller
+    is a page of the paywall's origin, i.e. the signer frame.
+    """
+    if origin:
+        return origin
+    if fetch_site == "same-origin":
+        return paywall_public_origin()
+    return None
+
+
+def publisher_check_origin(
+    *, publisher: Publisher, origin: str | None, fetch_site: str | None = None
+) -> None:
+    """Raise OriginNotAllowed unless `origin` is one of the publisher's origins or the
+    paywall's own public origin (the signer frame's; docs/sdk-protocol.md, "Origins").
+
+    Reader-facing calls come from the snippet in the publisher's pages or from the signer
+    frame, so the browser always sends `Origin` (or, same-origin, `Sec-Fetch-Site`: pass it
+    as `fetch_site`); a request with neither is refused (non-browser clients send `Origin`
+    explicitly). The frame can only run inside the publisher's origins (its CSP
+    frame-ancestors), so accepting the paywall's origin does not widen who can spend.
     """
     if not publisher.is_active:
         raise PublisherInactive()
-    if not origin or origin not in publisher.allowed_origins:
+    origin = request_origin(origin=origin, fetch_site=fetch_site)
+    if not origin:
         raise OriginNotAllowed()
+    if origin in publisher.allowed_origins or origin == paywall_public_origin():
+        return
+    raise OriginNotAllowed()
 
 
 @transaction.atomic
