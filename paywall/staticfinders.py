@@ -38,4 +38,4 @@ class PublishedFilesFinder(FileSystemFinder):
     def find(self, path: str, find_all: bool = False, **kwargs: Any) -> Any:
         if _unpublished(path.replace("\\", "/")):
             return []
-        return super().find(path, find_all=find_all)
+        return super().find(path, find_all=find_all)  # type: ignore[call-overload]
