@@ -33,6 +33,7 @@ def render_page(*, paywall: str, publisher: str) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>The Daily Drop</title>
 <link rel="stylesheet" href="/site.css">
+<link rel="icon" href="data:,">
 <script src="{html.escape(paywall)}/static/js/paywall.js" data-publisher="{html.escape(publisher)}" async></script>
 </head>
 <body>
