@@ -46,6 +46,9 @@ class Channel(models.Model):
     registered_at = models.DateTimeField(auto_now_add=True)
     synced_at = models.DateTimeField(null=True, blank=True)
     synced_ledger_index = models.PositiveBigIntegerField(null=True, blank=True)
+    mac = models.CharField(
+        max_length=64, blank=True, help_text="Integrity tag over the money fields (see integrity)"
+    )
 
     class Meta:
         constraints: ClassVar = [
@@ -266,3 +269,6 @@ class WatchtowerAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.level}: {self.code} on {self.channel_id}"
+
+
+# Payouts and refunds live in their own app (channels_app.payouts, label "payouts").

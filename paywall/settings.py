@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "channels",
     "django_celery_beat",
     "channels_app",
+    "channels_app.payouts",
     "fraud",
     "disputes",
     "compliance",

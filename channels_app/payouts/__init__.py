@@ -1,0 +1,1 @@
+"""Publisher payouts (holdback, fee, batches, multisign) and reader refunds."""

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class PayoutsConfig(AppConfig):
+    name = "channels_app.payouts"
+    label = "payouts"
+    default_auto_field = "django.db.models.BigAutoField"
