@@ -6,11 +6,13 @@
 prints ONE JSON object on stdout (progress and build output go to stderr):
 
 - `files`: for `paywall.js` (the page script, loaded on every page) and `frame.js` (the
-  signer frame, loaded once a reader interacts), `raw_bytes`, `gzip_bytes` (gzip level 6, as
+  signer frame, which the page script creates once the browser is idle after load, or at the
+  reader's first interaction if that comes first), `raw_bytes`, `gzip_bytes` (gzip level 6, as
   `gzip -c` and most web servers compress) and `sha384` (the SRI value in `sri.json`);
 - `target`: paywall.js at most 15 KB (15,360 bytes) gzipped; `meets_target` says if it is met.
 
-A Chromium main-thread timing of paywall.js is added by the browser tests' harness.
+The main-thread work of paywall.js at page load is measured in Chromium by
+`benchmarks/sdk_load.py`.
 Needs no database and no service; exits 1 when a bundle is missing.
 """
 

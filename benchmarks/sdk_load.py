@@ -13,12 +13,14 @@ signer frame is cross-site as in production (a publisher's `news.example` and th
   `article[data-paywall-article]`, no other script, and the script tag
   `<script src="http://localhost:PORT/static/js/paywall.js" data-publisher="pub_bench" async>`;
 - the paywall, at `http://localhost:PORT/`: the built `static/js/paywall.js`, stub JSON for
-  `GET /api/v1/config` and the 6 article teasers (prices), and an empty signer-frame page
-  (so the frame's own work, which runs in its own process, is not in the numbers).
+  `GET /api/v1/config`, the batch teasers `GET /api/v1/publishers/pub_bench/articles?slugs=…`
+  (the page script's one request for every price; the single-article teasers are still
+  served), and an empty signer-frame page (so the frame's own work, which runs in its own
+  process, is not in the numbers).
 
 Each measured load runs in a fresh browser context (no HTTP cache, nothing stored) under a
 Chromium trace (`devtools.timeline`, `v8.execute`). A load is over when the frame page and
-the 6 teasers have been fetched, plus `--settle-ms` for their continuations to run; the
+the teasers have been fetched, plus `--settle-ms` for their continuations to run; the
 harness runs no script in the page until the trace has stopped, then checks that the six
 unlock buttons are there with their prices (`valid`).
 
@@ -51,6 +53,7 @@ import statistics
 import sys
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -160,7 +163,7 @@ class Sites:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                path, _, _ = self.path.partition("?")
+                path, _, query = self.path.partition("?")
                 teaser_prefix = f"/api/v1/publishers/{PUBLISHER}/articles/"
                 if path == "/":
                     self._send(
@@ -174,6 +177,14 @@ class Sites:
                     self._send("text/javascript; charset=utf-8", bundle)
                 elif path == "/api/v1/config":
                     self._send_json(config_json(sites.paywall))
+                elif path == teaser_prefix.rstrip("/"):
+                    asked = urllib.parse.parse_qs(query).get("slugs", [""])[0].split(",")
+                    self._send_json(
+                        {
+                            "publisher": PUBLISHER,
+                            "articles": [teaser_json(s) for s in asked if s in ARTICLES],
+                        }
+                    )
                 elif path.startswith(teaser_prefix) and path[len(teaser_prefix) :] in ARTICLES:
                     self._send_json(teaser_json(path[len(teaser_prefix) :]))
                 elif path == f"/sdk/frame/{PUBLISHER}":
@@ -270,7 +281,7 @@ def one_load(
         if throttle > 1:
             cdp.send("Emulation.setCPUThrottlingRate", {"rate": throttle})
         page_url = f"{sites.page}/" if with_script else f"{sites.page}/bare"
-        pending = {f"/api/v1/publishers/{PUBLISHER}/articles/{slug}" for slug in ARTICLES}
+        pending = {f"/api/v1/publishers/{PUBLISHER}/articles"}  # one request for every price
         if with_script:
             pending.add(f"/sdk/frame/{PUBLISHER}")
         seen: set[str] = set()

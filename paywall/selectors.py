@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from django.db.models import Q, QuerySet
 
@@ -20,6 +21,7 @@ from paywall.services.exceptions import (
 __all__ = [
     "article_get",
     "article_list",
+    "article_list_by_slugs",
     "exchange_rate_current",
     "origin_is_registered",
     "publisher_allowed_origins",
@@ -28,6 +30,7 @@ __all__ = [
     "unlock_exists",
     "unlock_find",
     "unlock_find_by_idempotency_key",
+    "unlocked_articles",
 ]
 
 
@@ -79,6 +82,17 @@ def article_list(*, publisher: Publisher) -> QuerySet[Article]:
     )
 
 
+def article_list_by_slugs(*, publisher: Publisher, slugs: Sequence[str]) -> list[Article]:
+    """The publisher's articles among `slugs`, in the order of `slugs`; unknown ones left out."""
+    found = {
+        article.slug: article
+        for article in Article.objects.select_related("publisher").filter(
+            publisher=publisher, slug__in=list(slugs)
+        )
+    }
+    return [found[slug] for slug in dict.fromkeys(slugs) if slug in found]
+
+
 def exchange_rate_current(*, currency: str, publisher: Publisher | None) -> ExchangeRate | None:
     """The newest rate for `currency`: the publisher's own if it set one, else the platform's."""
     rates = ExchangeRate.objects.filter(currency=currency)
@@ -104,6 +118,20 @@ def unlock_exists(*, reader_id: str, article: Article) -> bool:
         Q(reader__public_id=reader_id) & Q(reader__publisher_id=article.publisher_id),
         article=article,
     ).exists()
+
+
+def unlocked_articles(*, reader: Reader, slugs: Sequence[str]) -> list[Article]:
+    """The articles among `slugs` that `reader` itself has paid for, in the order of `slugs`.
+
+    Only the reader's own Unlock rows count, and only articles of the reader's publisher.
+    """
+    found = {
+        article.slug: article
+        for article in Article.objects.select_related("publisher").filter(
+            publisher_id=reader.publisher_id, slug__in=list(slugs), unlocks__reader=reader
+        )
+    }
+    return [found[slug] for slug in dict.fromkeys(slugs) if slug in found]
 
 
 def reader_channel_get(*, reader: Reader, channel_id: str) -> ChannelSnapshot:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -14,7 +15,7 @@ from rest_framework.response import Response
 from channels_app.keys.services import token_jwks
 from paywall import selectors
 from paywall.api.base import ApiView, DropsField, error_responses, require_origin, validated
-from paywall.models import Article
+from paywall.models import Article, Publisher
 from paywall.services.exceptions import ExchangeRateUnavailable
 from paywall.services.pricing import price_quote
 from paywall.services.publishers import publisher_sdk_config
@@ -136,6 +137,26 @@ def display_price(article: Article, quote: Quote | None) -> dict[str, Any] | Non
     }
 
 
+def teaser_out(publisher: Publisher, article: Article) -> dict[str, Any]:
+    """The public teaser of one article: title and price now (null when no rate prices it)."""
+    try:
+        quote: Quote | None = price_quote(article=article)
+    except ExchangeRateUnavailable:
+        quote = None
+    return dict(
+        ArticleTeaserOutSerializer(
+            {
+                "publisher": publisher.key,
+                "article": article.slug,
+                "title": article.title,
+                "price_drops": quote.drops if quote else None,
+                "price_xrp": xrp_text(quote.drops) if quote else None,
+                "display_price": display_price(article, quote),
+            }
+        ).data
+    )
+
+
 class ArticleTeaserApi(ApiView):
     @extend_schema(
         operation_id="article_teaser",
@@ -146,21 +167,81 @@ class ArticleTeaserApi(ApiView):
         publisher = selectors.publisher_get(key=pub)
         require_origin(request, publisher)
         article = selectors.article_get(publisher=publisher, slug=slug)
-        try:
-            quote: Quote | None = price_quote(article=article)
-        except ExchangeRateUnavailable:
-            quote = None
-        out = ArticleTeaserOutSerializer(
+        return Response(teaser_out(publisher, article))
+
+
+MAX_TEASER_SLUGS = 100
+_SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,200}$")
+
+
+class SlugListField(serializers.CharField):
+    """Comma-separated article slugs ("a,b,c"): 1 to MAX_TEASER_SLUGS, each a valid slug.
+
+    Duplicates are kept once, in their first position.
+    """
+
+    default_error_messages: ClassVar = {
+        "slug": "Each entry must be an article slug (letters, digits, '-' and '_').",
+        "count": f"Give from 1 to {MAX_TEASER_SLUGS} slugs.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=MAX_TEASER_SLUGS * 201, trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[str]:  # type: ignore[override]
+        text = super().to_internal_value(data)
+        slugs = text.split(",")
+        if not 1 <= len(slugs) <= MAX_TEASER_SLUGS:
+            self.fail("count")
+        if not all(_SLUG_RE.match(slug) for slug in slugs):
+            self.fail("slug")
+        return list(dict.fromkeys(slugs))
+
+
+class ArticleTeaserListQuerySerializer(serializers.Serializer):
+    slugs = SlugListField(help_text=f"Comma-separated slugs, at most {MAX_TEASER_SLUGS}.")
+
+
+class ArticleTeaserListOutSerializer(serializers.Serializer):
+    publisher = serializers.CharField()
+    articles = ArticleTeaserOutSerializer(
+        many=True,
+        help_text="The known articles among `slugs`, in their order; unknown ones left out.",
+    )
+
+
+class ArticleTeaserListApi(ApiView):
+    """All the teasers a page needs in one request (the page script's only call at load)."""
+
+    @extend_schema(
+        operation_id="article_teaser_list",
+        summary="Teasers and current prices of several articles at once",
+        parameters=[
+            OpenApiParameter(
+                "slugs",
+                str,
+                OpenApiParameter.QUERY,
+                required=True,
+                description=f"Comma-separated slugs, 1 to {MAX_TEASER_SLUGS}.",
+            )
+        ],
+        responses={200: ArticleTeaserListOutSerializer, **error_responses(400, 403, 404)},
+    )
+    def get(self, request: Request, pub: str) -> Response:
+        publisher = selectors.publisher_get(key=pub)
+        # Before the query is read, so a bad query is still answered with CORS headers.
+        require_origin(request, publisher)
+        slugs = request.query_params.getlist("slugs")
+        data = validated(
+            ArticleTeaserListQuerySerializer, {"slugs": slugs[0]} if len(slugs) == 1 else {}
+        )
+        articles = selectors.article_list_by_slugs(publisher=publisher, slugs=data["slugs"])
+        return Response(
             {
                 "publisher": publisher.key,
-                "article": article.slug,
-                "title": article.title,
-                "price_drops": quote.drops if quote else None,
-                "price_xrp": xrp_text(quote.drops) if quote else None,
-                "display_price": display_price(article, quote),
+                "articles": [teaser_out(publisher, article) for article in articles],
             }
         )
-        return Response(out.data)
 
 
 class JwksApi(ApiView):
@@ -183,4 +264,4 @@ class JwksApi(ApiView):
         return Response(token_jwks())
 
 
-__all__ = ["ArticleTeaserApi", "ConfigApi", "JwksApi"]
+__all__ = ["ArticleTeaserApi", "ArticleTeaserListApi", "ConfigApi", "JwksApi"]

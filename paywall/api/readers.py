@@ -28,7 +28,7 @@ from paywall.services.channels import reader_channel_register
 from paywall.services.content import content_for_grant
 from paywall.services.exceptions import PublisherMismatch
 from paywall.services.readers import reader_create
-from paywall.services.unlocks import unlock_article
+from paywall.services.unlocks import MAX_RESTORE_ARTICLES, unlock_article, unlocks_restore
 from paywall.throttles import IPRateThrottle, ReaderRateThrottle
 from paywall.types import SubmittedClaim
 
@@ -242,6 +242,70 @@ class UnlockCreateApi(ReaderView):
         return Response(
             out.data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         )
+
+
+class StrictSlugField(serializers.SlugField):
+    """A slug given as a JSON string (DRF would otherwise take the number 1 as "1")."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
+class UnlockRestoreInSerializer(serializers.Serializer):
+    articles = serializers.ListField(
+        child=StrictSlugField(max_length=200),
+        max_length=MAX_RESTORE_ARTICLES,
+        allow_empty=True,
+        help_text=f"Slugs of the page's articles, at most {MAX_RESTORE_ARTICLES}.",
+    )
+
+
+class RestoredUnlockOutSerializer(serializers.Serializer):
+    article = serializers.CharField()
+    grant = serializers.CharField(help_text="Access grant (EdDSA JWT) for the content URL.")
+    grant_expires_at = serializers.DateTimeField()
+    content_url = serializers.CharField()
+
+
+class UnlockRestoreOutSerializer(serializers.Serializer):
+    unlocked = RestoredUnlockOutSerializer(
+        many=True, help_text="The articles among those asked for that this reader has paid for."
+    )
+
+
+class UnlockRestoreApi(ReaderView):
+    """A returning reader's page: grants for every article on it that the reader paid before.
+
+    Charges nothing and takes no claim; articles not paid for (or unknown) are left out.
+    """
+
+    @extend_schema(
+        operation_id="unlock_restore",
+        summary="Grants for the articles this reader has already paid for (no charge)",
+        request=UnlockRestoreInSerializer,
+        responses={200: UnlockRestoreOutSerializer, **error_responses(400, 401, 403, 415)},
+    )
+    def post(self, request: Request) -> Response:
+        reader = reader_of(request)
+        data = validated(UnlockRestoreInSerializer, request.data)
+        results = unlocks_restore(reader=reader, slugs=data["articles"])
+        unlocked = [
+            {
+                "article": result.article.slug,
+                "grant": result.grant.token,
+                "grant_expires_at": result.grant.expires_at,
+                "content_url": request.build_absolute_uri(
+                    reverse(
+                        "paywall-content",
+                        kwargs={"pub": reader.publisher.key, "slug": result.article.slug},
+                    )
+                ),
+            }
+            for result in results
+        ]
+        return Response(UnlockRestoreOutSerializer({"unlocked": unlocked}).data)
 
 
 # --- Content ---------------------------------------------------------------------------------

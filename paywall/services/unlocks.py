@@ -8,6 +8,7 @@ races: the loser's claim is rolled back and it gets the winner's unlock, charged
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -30,11 +31,12 @@ from paywall.services.grants import grant_issue
 from paywall.services.pricing import price_quote
 from paywall.types import Drops, Quote, SubmittedClaim, UnlockResult
 
-__all__ = ["unlock_article"]
+__all__ = ["unlock_article", "unlocks_restore"]
 
 logger = logging.getLogger(__name__)
 
 MAX_IDEMPOTENCY_KEY_CHARS = 100
+MAX_RESTORE_ARTICLES = 100
 
 
 def _granted(*, reader: Reader, article: Article, amount: int, created: bool) -> UnlockResult:
@@ -161,3 +163,20 @@ def unlock_article(
     # re-enter at 0 rather than charge again.
     crash_point("unlock_after_commit")
     return _granted(reader=reader, article=article, amount=unlock.amount_drops, created=True)
+
+
+def unlocks_restore(*, reader: Reader, slugs: Sequence[str]) -> list[UnlockResult]:
+    """Fresh grants for the articles among `slugs` that `reader` has already paid for.
+
+    A returning reader's page asks for all its articles at once. Nothing is charged and no
+    claim is involved: each result is a re-entry (amount 0, `created` False). Articles the
+    reader has not paid for, and slugs that name no article, are simply left out; so are
+    other readers' unlocks, even of the same article. At most MAX_RESTORE_ARTICLES slugs
+    (InvalidInput otherwise).
+    """
+    if len(slugs) > MAX_RESTORE_ARTICLES:
+        raise InvalidInput(f"At most {MAX_RESTORE_ARTICLES} articles can be restored at once.")
+    return [
+        _granted(reader=reader, article=article, amount=0, created=False)
+        for article in selectors.unlocked_articles(reader=reader, slugs=slugs)
+    ]

@@ -180,7 +180,7 @@ def live_platform(transactional_db: None, settings: Any, sandbox_url: str) -> Li
     settings.DROPGATE_WATCHTOWER_SCAN_SECONDS = 1
     settings.DROPGATE_SETTLEMENT_SWEEP_SECONDS = 2
     settings.DROPGATE_SETTLEMENT_WAIT_SECONDS = 5
-    boot = platform_bootstrap()
+    boot = platform_bootstrap(harden=True)
     address = str(boot["address"])
     balance = ledger.account_balance(address)
     assert balance is not None

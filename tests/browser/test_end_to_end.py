@@ -2,10 +2,10 @@
 
 The demo page is served from its own origin (scripts/demo_site.py, under its strict CSP); the
 paywall service, the sandbox ledger, a Celery worker and beat run as real processes on the
-test database. The reader pays with claims signed in the signer frame, reads again after a
-reload at no charge, is stopped by the spending cap it set in the frame, and closes its
-channel; the watchtower then redeems the last claim and closes the channel on the ledger,
-and the books match the ledger to the drop.
+test database. The reader pays with claims signed in the signer frame, finds both articles
+unlocked again after a reload without a click and at no charge, is stopped by the spending
+cap it set in the frame, and closes its channel; the watchtower then redeems the last claim
+and closes the channel on the ledger, and the books match the ledger to the drop.
 """
 
 from __future__ import annotations
@@ -119,26 +119,38 @@ def test_reader_pays_rereads_hits_the_cap_and_closes_and_the_watchtower_settles(
     claims = Claim.objects.filter(channel=channel).count()
     assert claims == 2
 
-    # when the page is reloaded and the reader opens both articles again
+    # when the page is reloaded, and the reader clicks nothing
     page.reload()
     expect(articles).to_have_count(len(ARTICLES))
     for demo in (FIRST, SECOND):
-        # (today the snippet shows paid articles locked after a reload, and a click re-enters
-        # them; a snippet that restores them by itself needs no click)
-        if browser.wait_state(demo.slug, "locked", "unlocked") == "locked":
-            click_unlock(browser, demo.slug)
+        # then the articles paid before unlock by themselves (the frame restores them)
         assert browser.wait_state(demo.slug, "unlocked", "blocked", "error") == "unlocked"
         expect(browser.article(demo.slug).locator("[data-paywall-content]")).to_contain_text(
             body_snippet(demo)
         )
+        # straight from locked, never pending: nothing was clicked or paid
+        assert [e["state"] for e in browser.events() if e["article"] == demo.slug] == [
+            "locked",
+            "unlocked",
+        ]
         (unlocked,) = events_for(browser, demo.slug, "unlocked")
-        # then they come back at no charge: nothing new on the server
         assert unlocked["amountDrops"] == 0
+        assert isinstance(unlocked["amountDrops"], int)
+        expect(
+            browser.article(demo.slug).locator('button[data-paywall-action="unlock"]')
+        ).to_be_hidden()
+    # and the others stay locked, with their body still out of the page
+    for demo in ARTICLES[2:]:
+        expect(browser.article(demo.slug)).to_have_attribute("data-paywall-state", "locked")
+        assert browser.article(demo.slug).locator("[data-paywall-content]").inner_html() == ""
+        assert body_snippet(demo) not in page.content()
+    # and nothing was charged again: no dialog, no new claim or unlock on the server
     expect(dialog).to_be_hidden()
     channel.refresh_from_db()
     assert channel.accepted_drops == paid
     assert Unlock.objects.filter(reader=reader).count() == 2
     assert Claim.objects.filter(channel=channel).count() == claims
+    assert Reader.objects.filter(publisher=publisher).count() == 1
 
     # when the reader sets, in the frame's own form, a cap below what the third would take
     open_wallet_action(browser, THIRD.slug, "set-cap")

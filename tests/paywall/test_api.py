@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 
 from channels_app.keys.services import platform_address
-from tests.paywall.factories import ORIGIN, make_api_key, make_article, make_publisher, make_reader
+from paywall.models import Publisher
+from tests.paywall.factories import (
+    ORIGIN,
+    OTHER_ORIGIN,
+    make_api_key,
+    make_article,
+    make_publisher,
+    make_rate,
+    make_reader,
+)
 from tests.paywall.helpers import error_code
 
 pytestmark = pytest.mark.django_db
@@ -151,3 +162,120 @@ def test_the_api_uses_no_cookies_and_needs_no_csrf(api) -> None:
         headers={"Origin": ORIGIN},
     )
     assert response.status_code == 201
+
+
+# --- Teasers of several articles at once ----------------------------------------------------
+
+
+def teasers(api, publisher, slugs: str, **kwargs):
+    return api.get(f"publishers/{publisher.key}/articles", slugs=slugs, **kwargs)
+
+
+def test_teasers_of_several_articles_come_in_one_answer_in_the_order_asked(api) -> None:
+    publisher = make_publisher()
+    make_article(publisher, slug="first", title="First", price_drops=150_000)
+    make_article(publisher, slug="second", title="Second", price_drops=2_500_000)
+    make_rate(currency="USD", rate="0.50")
+    make_article(publisher, slug="fiat", title="Fiat", price_fiat=Decimal("0.05"), currency="USD")
+    response = teasers(api, publisher, "second,no-such-story,first,fiat,first")
+    assert response.status_code == 200, response.content
+    assert response["Access-Control-Allow-Origin"] == ORIGIN
+    body = response.json()
+    assert body["publisher"] == publisher.key
+    # unknown slugs are simply absent; a repeated one comes once
+    assert [a["article"] for a in body["articles"]] == ["second", "first", "fiat"]
+    second, first, fiat = body["articles"]
+    assert first == api.get(f"publishers/{publisher.key}/articles/first").json()
+    assert second["price_xrp"] == "2.5" and second["title"] == "Second"
+    assert fiat["display_price"]["currency"] == "USD" and fiat["price_drops"] == "100000"
+
+
+def test_teasers_of_articles_without_a_rate_have_a_null_price(api) -> None:
+    publisher = make_publisher()
+    make_article(publisher, slug="fiat", price_fiat=Decimal("0.05"), currency="JPY")
+    response = teasers(api, publisher, "fiat")
+    assert response.status_code == 200
+    (teaser,) = response.json()["articles"]
+    assert teaser["price_drops"] is None and teaser["display_price"] is None
+
+
+def test_teasers_only_of_the_publishers_own_articles(api) -> None:
+    publisher = make_publisher()
+    other = make_publisher(name="Other")
+    make_article(other, slug="theirs")
+    make_article(publisher, slug="ours")
+    body = teasers(api, publisher, "theirs,ours").json()
+    assert [a["article"] for a in body["articles"]] == ["ours"]
+
+
+@pytest.mark.parametrize("origin", [OTHER_ORIGIN, None, "null", ORIGIN + "/"])
+def test_teasers_refuse_other_origins_without_cors(api, origin) -> None:
+    publisher = make_publisher()
+    make_article(publisher, slug="story")
+    response = teasers(api, publisher, "story", origin=origin)
+    assert response.status_code == 403
+    assert error_code(response) == "origin_not_allowed"
+    assert "Access-Control-Allow-Origin" not in response
+
+
+def test_teasers_of_an_unknown_or_inactive_publisher(api) -> None:
+    response = api.get("publishers/pub_unknown1/articles", slugs="story")
+    assert response.status_code == 404
+    assert error_code(response) == "publisher_not_found"
+    assert "Access-Control-Allow-Origin" not in response
+    publisher = make_publisher()
+    Publisher.objects.filter(pk=publisher.pk).update(is_active=False)
+    response = teasers(api, publisher, "story")
+    assert response.status_code == 403
+    assert error_code(response) == "publisher_inactive"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"slugs": ""},
+        {"slugs": "a,,b"},
+        {"slugs": "a,"},
+        {"slugs": "a b"},
+        {"slugs": "a,b/c"},
+        {"slugs": "ä"},
+        {"slugs": "x" * 201},
+        {"slugs": ",".join(f"s{n}" for n in range(101))},
+        {"slugs": ["a", "b"]},
+    ],
+)
+def test_malformed_teaser_queries_are_400_with_cors(api, query) -> None:
+    publisher = make_publisher()
+    make_article(publisher, slug="a")
+    response = api.get(f"publishers/{publisher.key}/articles", **query)
+    assert response.status_code == 400, response.content
+    assert error_code(response) == "invalid_request"
+    assert response["Access-Control-Allow-Origin"] == ORIGIN  # the page can read why
+
+
+def test_teasers_take_up_to_100_slugs(api) -> None:
+    publisher = make_publisher()
+    slugs = [f"story-{n}" for n in range(100)]
+    for slug in slugs[:10]:
+        make_article(publisher, slug=slug)
+    response = teasers(api, publisher, ",".join(slugs))
+    assert response.status_code == 200
+    assert [a["article"] for a in response.json()["articles"]] == slugs[:10]
+
+
+def test_teasers_are_throttled_per_ip(api, settings) -> None:
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK}
+    settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+        "anon": "2/min",
+    }
+    publisher = make_publisher()
+    codes = [teasers(api, publisher, "a").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+
+
+def test_schema_lists_the_batch_endpoints(client: Client) -> None:
+    paths = client.get("/api/schema/?format=json").json()["paths"]
+    assert "/api/v1/publishers/{pub}/articles" in paths
+    assert "/api/v1/unlocks/restore" in paths

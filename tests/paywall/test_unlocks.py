@@ -9,8 +9,16 @@ import pytest
 from channels_app.models import Channel, Claim, JournalEntry
 from paywall import selectors
 from paywall.models import Unlock
+from paywall.services.unlocks import unlocks_restore
 from tests.channels_app.factories import claim_key, make_channel
-from tests.paywall.factories import make_article, make_publisher, make_rate, make_reader
+from tests.paywall.factories import (
+    ORIGIN,
+    OTHER_ORIGIN,
+    make_article,
+    make_publisher,
+    make_rate,
+    make_reader,
+)
 from tests.paywall.helpers import error_code
 
 pytestmark = pytest.mark.django_db
@@ -366,3 +374,134 @@ def test_a_ledger_outage_is_503_ledger_unavailable(api, setup, settings) -> None
     assert error_code(response) == "ledger_unavailable"
     assert response["Retry-After"]
     assert Channel.objects.count() == channels_before
+
+
+# --- Restoring a returning reader's unlocks ---------------------------------------------------
+
+
+def pay(api, auth, key, channel, slug: str, amount: int) -> None:
+    response = api.post(
+        "unlocks", {"article": slug, "claim": claim(key, channel, amount)}, auth=auth
+    )
+    assert response.status_code == 201, response.content
+
+
+def test_restore_grants_the_paid_articles_again_at_no_charge(api, setup) -> None:
+    publisher, article, _, auth, key, channel = setup
+    second = make_article(publisher, slug="second-story", price_drops=PRICE)
+    make_article(publisher, slug="unpaid-story", price_drops=PRICE)
+    pay(api, auth, key, channel, article.slug, PRICE)
+    pay(api, auth, key, channel, second.slug, 2 * PRICE)
+    before = ledger_state(channel)
+
+    response = api.post(
+        "unlocks/restore",
+        {"articles": ["second-story", "unpaid-story", "no-such-story", article.slug]},
+        auth=auth,
+    )
+
+    assert response.status_code == 200, response.content
+    assert response["Cache-Control"] == "private, no-store"
+    assert response["Access-Control-Allow-Origin"] == ORIGIN
+    unlocked = response.json()["unlocked"]
+    # only the paid ones, in the order asked; no amount, because nothing is charged
+    assert [u["article"] for u in unlocked] == ["second-story", article.slug]
+    for item in unlocked:
+        assert set(item) == {"article", "grant", "grant_expires_at", "content_url"}
+        assert item["content_url"].endswith(f"/api/v1/content/{publisher.key}/{item['article']}")
+        content = api.get(
+            item["content_url"].split("/api/v1/", 1)[1], auth=f"Bearer {item['grant']}"
+        )
+        assert content.status_code == 200, content.content
+        assert content.json()["article"] == item["article"]
+    assert ledger_state(channel) == before
+
+
+def test_restore_never_returns_another_readers_unlocks(api, setup) -> None:
+    publisher, article, _, auth, key, channel = setup
+    pay(api, auth, key, channel, article.slug, PRICE)
+    _, other_token, _ = make_reader(publisher)
+    response = api.post(
+        "unlocks/restore", {"articles": [article.slug]}, auth=f"Reader {other_token}"
+    )
+    assert response.status_code == 200
+    assert response.json() == {"unlocked": []}
+    # nor one of the same reader's key used on another publisher's site
+    elsewhere = make_publisher(name="Elsewhere")
+    make_article(elsewhere, slug=article.slug)
+    _, foreign_token, _ = make_reader(elsewhere, key=key)
+    response = api.post(
+        "unlocks/restore", {"articles": [article.slug]}, auth=f"Reader {foreign_token}"
+    )
+    assert response.status_code == 200
+    assert response.json() == {"unlocked": []}
+
+
+def test_restore_service_leaves_out_unpaid_and_unknown_articles(setup) -> None:
+    _, article, reader, *_ = setup
+    assert unlocks_restore(reader=reader, slugs=[article.slug, "nope"]) == []
+    assert unlocks_restore(reader=reader, slugs=[]) == []
+
+
+def test_restore_needs_a_reader_token(api, setup) -> None:
+    response = api.post("unlocks/restore", {"articles": ["first-story"]})
+    assert response.status_code == 401
+    assert error_code(response) == "not_authenticated"
+    wrong = api.post("unlocks/restore", {"articles": ["first-story"]}, auth="Reader rdt_nope")
+    assert wrong.status_code == 401
+
+
+@pytest.mark.parametrize("origin", [OTHER_ORIGIN, None, "null", "https://127.0.0.1:8001"])
+def test_restore_refuses_other_origins(api, setup, origin) -> None:
+    _, article, _, auth, key, channel = setup
+    pay(api, auth, key, channel, article.slug, PRICE)
+    response = api.post("unlocks/restore", {"articles": [article.slug]}, auth=auth, origin=origin)
+    assert response.status_code == 403
+    assert error_code(response) == "origin_not_allowed"
+    assert "Access-Control-Allow-Origin" not in response
+    assert "grant" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"articles": "first-story"},
+        {"articles": [1]},
+        {"articles": ["not a slug"]},
+        {"articles": [None]},
+        {"articles": ["x" * 201]},
+        {"articles": [f"s-{n}" for n in range(101)]},
+        [],
+    ],
+)
+def test_malformed_restores_are_400(api, setup, body) -> None:
+    *_, auth, _, _ = setup
+    response = api.post("unlocks/restore", body, auth=auth)
+    assert response.status_code == 400, response.content
+    assert error_code(response) == "invalid_request"
+
+
+def test_restore_takes_up_to_100_articles_and_malformed_json_is_400(api, setup) -> None:
+    _, article, _, auth, key, channel = setup
+    pay(api, auth, key, channel, article.slug, PRICE)
+    slugs = [f"s-{n}" for n in range(99)] + [article.slug]
+    response = api.post("unlocks/restore", {"articles": slugs}, auth=auth)
+    assert response.status_code == 200
+    assert [u["article"] for u in response.json()["unlocked"]] == [article.slug]
+    broken = api.post("unlocks/restore", raw="{", auth=auth)
+    assert broken.status_code == 400
+    assert error_code(broken) == "malformed_json"
+
+
+def test_restore_is_throttled_per_reader(api, setup, settings) -> None:
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK}
+    settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+        "reader": "2/min",
+    }
+    *_, auth, _, _ = setup
+    codes = [
+        api.post("unlocks/restore", {"articles": ["a"]}, auth=auth).status_code for _ in range(3)
+    ]
+    assert codes == [200, 200, 429]

@@ -56,4 +56,9 @@ describe("bundle", () => {
     }
     expect(gzipSync(readFileSync(join(a, "paywall.js"))).length).toBeLessThanOrEqual(15 * 1024);
   });
+
+  it("opens paywall.js with V8's compile hint, so its functions compile with the script", () => {
+    expect(readFileSync(join(a, "paywall.js"), "utf8").startsWith("//# allFunctionsCalledOnLoad\n/*! Dropgate")).toBe(true);
+    expect(readFileSync(join(a, "frame.js"), "utf8")).not.toContain("allFunctionsCalledOnLoad");
+  });
 });

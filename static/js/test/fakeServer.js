@@ -75,6 +75,16 @@ export function createFakeServer({ prices = { x: 200_000n, y: 150_000n, z: 150_0
       state.channels.get(body.channel_id).registered = true;
       return [200, out(body.channel_id)];
     },
+    "POST unlocks/restore": ({ body, headers }) => {
+      state.restores = (state.restores || 0) + 1;
+      if (headers.Authorization !== `Reader ${state.token}`) return [401, errorBody("reader_token_invalid")];
+      if (!Array.isArray(body.articles) || body.articles.length > 100) return [400, errorBody("invalid_request")];
+      const unlocked = body.articles.filter((a) => state.paid.has(a)).map((a) => {
+        const { amount_drops: _, ...rest } = granted(a, 0n);
+        return rest;
+      });
+      return [200, { unlocked }];
+    },
     "POST unlocks": async ({ body, headers }) => {
       if (headers.Authorization !== `Reader ${state.token}`) return [401, errorBody("reader_token_invalid")];
       const price = prices[body.article];

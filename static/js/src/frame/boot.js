@@ -65,6 +65,7 @@ function narrow(origins, list) {
 const HANDLERS = {
   hello: (signer) => signer.hello(),
   unlock: (signer, request) => signer.unlock(request.article),
+  restore: (signer, request) => signer.restore(request.articles),
   status: (signer) => signer.status(),
   setCap: (signer) => signer.setCap(),
   topUp: (signer) => signer.topUp(),

@@ -10,6 +10,10 @@
  *      too little left → confirmation, top-up; a price above CONFIRM_ABOVE_DROPS → confirmation;
  *   4. the meter reserves accepted + price, the claim key signs it, the transport sends it;
  *   5. the content is fetched with the grant and handed back as `{article, amountDrops, html}`.
+ *
+ * restore(articles): a returning reader's page names its articles; the server grants the ones
+ * this reader paid before (POST unlocks/restore: no claim, no charge, nothing signed), and their
+ * content comes back as `{unlocked: [{article, html}]}`. No reader yet: nothing to restore.
  * Steps 1–4 run under a lock shared by the reader's tabs, so two tabs never sign the same next
  * claim or open two channels.
  */
@@ -18,7 +22,7 @@ import { signClaim } from "./claims.js";
 import { spentOf } from "./meter.js";
 import { channelView, closeChannel, fetchChannel, openChannel, topUpChannel } from "./channel.js";
 import { dropsToNumber, formatXrp, parseDrops } from "../shared/drops.js";
-import { originOf } from "../shared/messages.js";
+import { isSlug, originOf } from "../shared/messages.js";
 
 /** Prices above this need a click in the frame even with an open, funded channel. */
 export const CONFIRM_ABOVE_DROPS = 1_000_000n;
@@ -353,6 +357,27 @@ export function createSigner({
       });
       const html = await fetchContent(body, article);
       return { article, amountDrops: dropsToNumber(charged), html };
+    },
+
+    async restore(articles) {
+      if (!(await readerRecord())) return { unlocked: [] };
+      const out = await api.post("unlocks/restore", { articles }, { auth: "reader" });
+      const asked = new Set(articles);
+      const granted = new Map(); // article → body, each asked-for article once
+      for (const body of Array.isArray(out.unlocked) ? out.unlocked : []) {
+        if (body && isSlug(body.article) && asked.has(body.article) && !granted.has(body.article)) {
+          granted.set(body.article, body);
+        }
+      }
+      const unlocked = await Promise.all(
+        [...granted].map(([article, body]) =>
+          fetchContent(body, article).then(
+            (html) => ({ article, html }),
+            () => null, // that one stays locked; a click re-enters it
+          ),
+        ),
+      );
+      return { unlocked: unlocked.filter(Boolean) };
     },
 
     async status() {

@@ -17,7 +17,7 @@ export class FrameRequestError extends Error {
 }
 
 /** Wait for a reply this long (an unlock may wait for the reader's confirmation). */
-export const TIMEOUTS = Object.freeze({ hello: 20_000, status: 30_000, default: 15 * 60_000 });
+export const TIMEOUTS = Object.freeze({ hello: 20_000, status: 30_000, restore: 60_000, default: 15 * 60_000 });
 
 /**
  * @param {object} options

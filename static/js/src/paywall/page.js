@@ -7,6 +7,18 @@
  * `data-paywall-state` = locked → pending → unlocked | blocked (`data-paywall-reason`) |
  * error (`data-paywall-reason` = the error code), a `button[data-paywall-action="unlock"]`,
  * and its `[data-paywall-content]` filled once paid.
+ *
+ * Load is kept light for the publisher's page (benchmarks/sdk_load.py):
+ * - each article's bar is cloned from one template, built off-document and inserted once,
+ *   already showing the locked state (the bar's space is reserved by the stylesheet);
+ * - ONE request reads every article's price (`GET publishers/{pub}/articles?slugs=…`); it is
+ *   also the gate: when it fails, every article shows `error` at once (the code when the
+ *   answer is readable, `origin_not_allowed` when there was no readable answer, as for an
+ *   origin the publisher did not allow, whose 403 carries no CORS header) and no frame is made;
+ * - the signer frame is created when the browser is idle (`requestIdleCallback`, with a
+ *   timeout; `setTimeout` where there is none) or at the reader's first interaction with the
+ *   page, whichever comes first. When its hello says the reader exists, the page asks it to
+ *   `restore` the articles this reader paid before: they unlock without a click, at 0.
  */
 import { requestJson } from "../frame/api.js";
 import { formatXrp } from "../shared/drops.js";
@@ -41,7 +53,32 @@ const NOTES = {
   compliance: "This payment is not available for your account or region.",
 };
 
-const FATAL_CONFIG_CODES = new Set(["origin_not_allowed", "publisher_not_found", "publisher_inactive"]);
+/** Most slugs per request (the server's limit for teasers and restores). */
+export const MAX_SLUGS = 100;
+/** The idle callback's deadline: a returning reader's articles are restored soon after load. */
+export const FRAME_IDLE_TIMEOUT_MS = 1500;
+/** Where there is no requestIdleCallback. */
+export const FRAME_FALLBACK_DELAY_MS = 50;
+
+function chunks(list) {
+  const out = [];
+  for (let i = 0; i < list.length; i += MAX_SLUGS) out.push(list.slice(i, i + MAX_SLUGS));
+  return out;
+}
+
+/** What to show when the first request fails: the server's code, else `origin_not_allowed`. */
+export function gateReason(err) {
+  if (err && err.status > 0) return err.code || `http_${err.status}`;
+  if (err && err.details && err.details.timeout) return "network_error";
+  return "origin_not_allowed"; // no readable answer: refused by CORS, or unreachable
+}
+
+function defaultIdle(win) {
+  return (fn) =>
+    typeof win.requestIdleCallback === "function"
+      ? win.requestIdleCallback(fn, { timeout: FRAME_IDLE_TIMEOUT_MS })
+      : win.setTimeout(fn, FRAME_FALLBACK_DELAY_MS);
+}
 
 function priceLabel(teaser) {
   if (!teaser || teaser.price_xrp === null || teaser.price_xrp === undefined) return "";
@@ -56,12 +93,14 @@ function priceLabel(teaser) {
 /**
  * Start the paywall on a page.
  * @param {{window: Window, script: HTMLScriptElement|null, fetch?: typeof fetch,
- *          createHost?: typeof createFrameHost}} options
+ *          createHost?: typeof createFrameHost, idle?: (fn: Function) => void}} options
+ *   `idle` schedules the frame's creation (default: requestIdleCallback, else setTimeout)
  * @returns {object|null} the `window.Dropgate` API, or null when the tag is unusable
  */
-export function startPaywall({ window: win, script, fetch: fetchImpl, createHost = createFrameHost }) {
+export function startPaywall({ window: win, script, fetch: fetchImpl, createHost = createFrameHost, idle }) {
   const doc = win.document;
   const doFetch = fetchImpl || win.fetch.bind(win);
+  const whenIdle = idle || defaultIdle(win);
   if (win.Dropgate && win.Dropgate.version) return win.Dropgate; // the tag twice: one instance
   const publisher = script ? script.getAttribute("data-publisher") || "" : "";
   const origin = script ? originOf(script.src) : null;
@@ -72,15 +111,17 @@ export function startPaywall({ window: win, script, fetch: fetchImpl, createHost
   const apiBase = `${origin}/api/v1/`;
   const articles = new Map(); // slug → [entry]
   const inflight = new Map(); // slug → Promise
-  let resolveHost;
-  const hostReady = new Promise((resolve) => {
-    resolveHost = resolve;
-  });
+  let host = null;
   let uid = 0;
   let scanned = false;
   let markScanned;
   const whenScanned = new Promise((resolve) => {
     markScanned = resolve;
+  });
+  let openGate;
+  // Resolves with null once the page may use the frame, else with the reason it may not.
+  const gate = new Promise((resolve) => {
+    openGate = resolve;
   });
 
   adoptPaywallStyles(doc);
@@ -90,58 +131,69 @@ export function startPaywall({ window: win, script, fetch: fetchImpl, createHost
 
   function el(tag, attrs = {}, text) {
     const node = doc.createElement(tag);
-    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+    for (const name in attrs) node.setAttribute(name, attrs[name]);
     if (text !== undefined) node.textContent = text;
     return node;
   }
 
-  function walletPanel() {
+  /** One unlock bar, built once; every article gets a deep clone of it. */
+  let template = null;
+  function barTemplate() {
+    const bar = el("div", { class: "dg-bar", "data-paywall-ui": "" });
+    const button = el("button", { type: "button", class: "dg-unlock", "data-paywall-action": "unlock" });
+    button.append(el("span", { class: "dg-unlock-label" }, "Unlock"), el("span", { class: "dg-price" }, ""));
     const details = el("details", { class: "dg-wallet" });
-    const summary = el("summary", {}, "Wallet");
     const panel = el("div", { class: "dg-wallet-panel", role: "group", "aria-label": "Reading wallet" });
-    const status = el("p", { class: "dg-wallet-status", "aria-live": "polite" }, "Not used on this site yet.");
-    panel.append(status);
-    for (const [action, label, type] of [
-      ["set-cap", "Spending cap…", "setCap"],
-      ["top-up", "Top up channel…", "topUp"],
-      ["close-channel", "Close channel…", "closeChannel"],
+    panel.append(el("p", { class: "dg-wallet-status", "aria-live": "polite" }, "Not used on this site yet."));
+    for (const [action, label] of [
+      ["set-cap", "Spending cap…"],
+      ["top-up", "Top up channel…"],
+      ["close-channel", "Close channel…"],
     ]) {
-      const button = el("button", { type: "button", "data-paywall-action": action }, label);
-      button.addEventListener("click", () => {
-        details.open = false;
-        walletAction(type).catch(() => undefined); // shown in the menu's status line
-      });
-      panel.append(button);
+      panel.append(el("button", { type: "button", "data-paywall-action": action }, label));
     }
-    details.append(summary, panel);
-    return { details, status };
+    details.append(el("summary", {}, "Wallet"), panel);
+    bar.append(button, el("span", { class: "dg-note", role: "status", "aria-live": "polite" }), details);
+    return bar;
   }
+
+  const WALLET_ACTIONS = { "set-cap": "setCap", "top-up": "topUp", "close-channel": "closeChannel" };
 
   function renderArticle(article, slug) {
     const n = ++uid;
-    const bar = el("div", { class: "dg-bar", "data-paywall-ui": "" });
-    const button = el("button", {
-      type: "button",
-      class: "dg-unlock",
-      "data-paywall-action": "unlock",
-      "aria-describedby": `dg-note-${n}`,
+    template = template || barTemplate();
+    const bar = template.cloneNode(true);
+    const [button, note, details] = bar.children;
+    const [label, price] = button.children;
+    const status = details.lastChild.firstChild;
+    button.setAttribute("aria-describedby", `dg-note-${n}`);
+    note.id = `dg-note-${n}`;
+    const entry = {
+      article, slug, bar, button, label, price, note, state: null,
+      wallet: { details, status }, title: "", priceText: "", content: null,
+    };
+    // One listener per bar: the unlock button and the wallet menu's entries.
+    bar.addEventListener("click", (event) => {
+      const target = event.target && event.target.closest && event.target.closest("[data-paywall-action]");
+      if (!target || !bar.contains(target)) return;
+      const action = target.getAttribute("data-paywall-action");
+      if (action === "unlock") {
+        unlock(slug);
+      } else if (Object.hasOwn(WALLET_ACTIONS, action)) {
+        details.open = false;
+        walletAction(WALLET_ACTIONS[action]).catch(() => undefined); // shown in the status line
+      }
     });
-    const label = el("span", { class: "dg-unlock-label" }, "Unlock");
-    const price = el("span", { class: "dg-price" }, "");
-    button.append(label, price);
-    const note = el("span", { class: "dg-note", id: `dg-note-${n}`, role: "status", "aria-live": "polite" });
-    const wallet = walletPanel();
-    bar.append(button, note, wallet.details);
     let content = article.querySelector("[data-paywall-content]");
-    if (content) content.before(bar);
-    else {
+    if (content) {
+      content.before(bar); // the one insertion
+    } else {
       content = el("div", { "data-paywall-content": "" });
-      article.append(bar, content);
+      const both = doc.createDocumentFragment();
+      both.append(bar, content);
+      article.append(both);
     }
-    const entry = { article, slug, bar, button, label, price, note, content, wallet, title: "", priceText: "" };
-    button.addEventListener("click", () => {
-      unlock(slug);
-    });
+    entry.content = content;
     return entry;
   }
 
@@ -153,30 +205,34 @@ export function startPaywall({ window: win, script, fetch: fetchImpl, createHost
 
   function setState(entry, state, { reason = null, amountDrops = 0 } = {}) {
     const { article, button, note } = entry;
+    const first = entry.state === null && state === "locked"; // the template shows it already
+    entry.state = state;
     article.setAttribute("data-paywall-state", state);
     if (reason) article.setAttribute("data-paywall-reason", reason);
     else article.removeAttribute("data-paywall-reason");
-    // Not `disabled` while pending: a disabled button drops keyboard focus, and focus must
-    // come back to it when the frame's dialog closes. A second click is ignored instead.
-    button.hidden = state === "unlocked";
-    if (state === "pending") {
-      button.setAttribute("aria-disabled", "true");
-      button.setAttribute("aria-busy", "true");
-    } else {
-      button.removeAttribute("aria-disabled");
-      button.removeAttribute("aria-busy");
-    }
-    entry.label.textContent = state === "pending" ? "Unlocking…" : "Unlock";
-    if (state === "pending") entry.price.textContent = "";
-    else paintButton(entry);
-    if (state === "unlocked") {
-      note.textContent = amountDrops > 0 ? `Unlocked: paid ${formatXrp(amountDrops)} XRP.` : "Unlocked: paid before.";
-    } else if (state === "blocked") {
-      note.textContent = NOTES[reason] || "This payment was refused.";
-    } else if (state === "error") {
-      note.textContent = `Could not unlock (${reason}). Please try again.`;
-    } else if (state === "locked") {
-      note.textContent = "";
+    if (!first) {
+      // Not `disabled` while pending: a disabled button drops keyboard focus, and focus must
+      // come back to it when the frame's dialog closes. A second click is ignored instead.
+      button.hidden = state === "unlocked";
+      if (state === "pending") {
+        button.setAttribute("aria-disabled", "true");
+        button.setAttribute("aria-busy", "true");
+      } else {
+        button.removeAttribute("aria-disabled");
+        button.removeAttribute("aria-busy");
+      }
+      entry.label.textContent = state === "pending" ? "Unlocking…" : "Unlock";
+      if (state === "pending") entry.price.textContent = "";
+      else paintButton(entry);
+      if (state === "unlocked") {
+        note.textContent = amountDrops > 0 ? `Unlocked: paid ${formatXrp(amountDrops)} XRP.` : "Unlocked: paid before.";
+      } else if (state === "blocked") {
+        note.textContent = NOTES[reason] || "This payment was refused.";
+      } else if (state === "error") {
+        note.textContent = `Could not unlock (${reason}). Please try again.`;
+      } else {
+        note.textContent = "";
+      }
     }
     article.dispatchEvent(
       new win.CustomEvent(STATE_EVENT, {
@@ -184,6 +240,10 @@ export function startPaywall({ window: win, script, fetch: fetchImpl, createHost
         detail: { article: entry.slug, state, amountDrops, reason },
       }),
     );
+  }
+
+  function eachEntry(fn) {
+    for (const list of articles.values()) for (const entry of list) fn(entry);
   }
 
   function showWallet(view) {
@@ -196,7 +256,9 @@ export function startPaywall({ window: win, script, fetch: fetchImpl, createHost
     } else {
       text = `No payment channel yet.${cap}`;
     }
-    for (const list of articles.values()) for (const entry of list) entry.wallet.status.textContent = text;
+    eachEntry((entry) => {
+      entry.wallet.status.textContent = text;
+    });
   }
 
   let lastView = { channel: null, capDrops: null };
@@ -207,13 +269,73 @@ export function startPaywall({ window: win, script, fetch: fetchImpl, createHost
     }
   }
 
-  // --- actions ---------------------------------------------------------------------------------
+  /** The paid body goes in; the article moves to unlocked (focus follows the reader's click). */
+  function reveal(entry, html, amountDrops) {
+    const hadFocus = doc.activeElement === entry.button;
+    entry.content.innerHTML = html; // sanitised by the server (ContentOut.html)
+    setState(entry, "unlocked", { amountDrops });
+    if (hadFocus) {
+      if (!entry.content.hasAttribute("tabindex")) entry.content.setAttribute("tabindex", "-1");
+      entry.content.focus({ preventScroll: true });
+    }
+  }
+
+  // --- the signer frame ------------------------------------------------------------------------
+
+  const INTERACTIONS = ["pointerdown", "keydown", "touchstart"];
+  const onInteraction = () => ensureHost();
+
+  function watchInteraction(on) {
+    for (const type of INTERACTIONS) {
+      if (on) doc.addEventListener(type, onInteraction, { capture: true, passive: true });
+      else doc.removeEventListener(type, onInteraction, { capture: true, passive: true });
+    }
+  }
+
+  /** The frame host, made on first need (idle time, an interaction, or a request). */
+  function ensureHost() {
+    if (host) return host;
+    watchInteraction(false);
+    host = createHost({ window: win, origin, publisher, onEvent: onFrameEvent });
+    host
+      .ready()
+      .then((hello) => {
+        lastView = { channel: hello && hello.channel, capDrops: hello && hello.capDrops };
+        showWallet(lastView);
+        if (hello && hello.reader === true) return restore();
+        return undefined;
+      })
+      .catch(() => undefined);
+    return host;
+  }
 
   async function frame() {
-    const h = await hostReady;
-    if (!h) throw Object.assign(new Error("The paywall is not available on this site."), { code: "frame_unavailable" });
-    return h;
+    const reason = await gate;
+    if (reason) throw Object.assign(new Error("The paywall is not available on this site."), { code: reason });
+    return ensureHost();
   }
+
+  /** A returning reader: the frame re-enters every article it paid before, at no charge. */
+  async function restore() {
+    const slugs = [...articles.keys()].filter(
+      (slug) => !inflight.has(slug) && articles.get(slug).every((entry) => entry.state === "locked"),
+    );
+    await Promise.all(
+      chunks(slugs).map(async (part) => {
+        const result = await host.request("restore", { articles: part });
+        const items = result && Array.isArray(result.unlocked) ? result.unlocked : [];
+        for (const item of items) {
+          if (!item || !part.includes(item.article) || typeof item.html !== "string") continue;
+          if (inflight.has(item.article)) continue; // a click got there first: it re-enters at 0
+          for (const entry of articles.get(item.article)) {
+            if (entry.state === "locked") reveal(entry, item.html, 0);
+          }
+        }
+      }),
+    );
+  }
+
+  // --- actions ---------------------------------------------------------------------------------
 
   function unlock(slug) {
     if (!isSlug(slug)) return Promise.reject(new TypeError("Dropgate.unlock needs an article slug"));
@@ -231,15 +353,7 @@ export function startPaywall({ window: win, script, fetch: fetchImpl, createHost
         }
         const amountDrops =
           Number.isSafeInteger(result.amountDrops) && result.amountDrops >= 0 ? result.amountDrops : 0;
-        for (const entry of list) {
-          const hadFocus = doc.activeElement === entry.button;
-          entry.content.innerHTML = result.html; // sanitised by the server (ContentOut.html)
-          setState(entry, "unlocked", { amountDrops });
-          if (hadFocus) {
-            if (!entry.content.hasAttribute("tabindex")) entry.content.setAttribute("tabindex", "-1");
-            entry.content.focus({ preventScroll: true });
-          }
-        }
+        for (const entry of list) reveal(entry, result.html, amountDrops);
         return { article: slug, state: "unlocked", amountDrops, reason: null };
       } catch (err) {
         const [state, reason] = classifyError(err && err.code);
@@ -267,9 +381,9 @@ export function startPaywall({ window: win, script, fetch: fetchImpl, createHost
       return result;
     } catch (err) {
       if (err && err.code !== "cancelled") {
-        for (const list of articles.values()) {
-          for (const entry of list) entry.wallet.status.textContent = `Could not finish (${err.code || "error"}).`;
-        }
+        eachEntry((entry) => {
+          entry.wallet.status.textContent = `Could not finish (${err.code || "error"}).`;
+        });
       }
       throw err;
     }
@@ -278,34 +392,29 @@ export function startPaywall({ window: win, script, fetch: fetchImpl, createHost
   // --- start -----------------------------------------------------------------------------------
 
   function scan() {
+    const found = [];
     for (const article of doc.querySelectorAll("article[data-paywall-article]")) {
       const slug = article.getAttribute("data-paywall-article");
       if (!isSlug(slug) || article.querySelector("[data-paywall-ui]")) continue;
       const entry = renderArticle(article, slug);
       if (!articles.has(slug)) articles.set(slug, []);
       articles.get(slug).push(entry);
-      setState(entry, "locked");
+      found.push(entry);
     }
+    for (const entry of found) setState(entry, "locked");
   }
 
-  async function loadPrices() {
-    await Promise.all(
-      [...articles.keys()].map(async (slug) => {
-        try {
-          const teaser = await requestJson(
-            doFetch,
-            `${apiBase}publishers/${encodeURIComponent(publisher)}/articles/${encodeURIComponent(slug)}`,
-          );
-          for (const entry of articles.get(slug)) {
-            entry.title = typeof teaser.title === "string" ? teaser.title : "";
-            entry.priceText = priceLabel(teaser);
-            if (entry.article.getAttribute("data-paywall-state") !== "pending") paintButton(entry);
-          }
-        } catch {
-          /* the button still works: the frame asks the server for the price */
-        }
-      }),
-    );
+  function showPrices(body) {
+    const teasers = body && Array.isArray(body.articles) ? body.articles : [];
+    for (const teaser of teasers) {
+      const list = teaser && articles.get(teaser.article);
+      if (!list) continue;
+      for (const entry of list) {
+        entry.title = typeof teaser.title === "string" ? teaser.title : "";
+        entry.priceText = priceLabel(teaser);
+        if (entry.state !== "pending") paintButton(entry);
+      }
+    }
   }
 
   async function boot() {
@@ -313,30 +422,28 @@ export function startPaywall({ window: win, script, fetch: fetchImpl, createHost
     scanned = true;
     markScanned();
     if (articles.size === 0) {
-      resolveHost(null);
+      openGate("frame_unavailable");
       return;
     }
-    const config = requestJson(doFetch, `${apiBase}config?publisher=${encodeURIComponent(publisher)}`);
-    loadPrices();
+    const base = `${apiBase}publishers/${encodeURIComponent(publisher)}/articles?slugs=`;
     try {
-      await config;
+      const bodies = await Promise.all(
+        chunks([...articles.keys()]).map((part) => requestJson(doFetch, base + part.join(","))),
+      );
+      bodies.forEach(showPrices);
     } catch (err) {
-      if (err && FATAL_CONFIG_CODES.has(err.code)) {
-        for (const list of articles.values()) for (const entry of list) setState(entry, "error", { reason: err.code });
-        resolveHost(null);
-        return;
-      }
-      // Unreachable right now: the frame will report what is wrong when it is used.
+      const reason = gateReason(err);
+      openGate(reason);
+      eachEntry((entry) => {
+        if (entry.state === "locked") setState(entry, "error", { reason });
+      });
+      return;
     }
-    const host = createHost({ window: win, origin, publisher, onEvent: onFrameEvent });
-    resolveHost(host);
-    host
-      .ready()
-      .then((hello) => {
-        lastView = { channel: hello && hello.channel, capDrops: hello && hello.capDrops };
-        showWallet(lastView);
-      })
-      .catch(() => undefined);
+    openGate(null);
+    if (!host) {
+      watchInteraction(true);
+      whenIdle(ensureHost);
+    }
   }
 
   const api = Object.freeze({

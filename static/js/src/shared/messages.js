@@ -15,6 +15,7 @@ export const PROTOCOL_VERSION = 1;
 export const REQUESTS = Object.freeze({
   hello: [],
   unlock: ["article"],
+  restore: ["articles"],
   status: [],
   setCap: [],
   topUp: [],
@@ -35,11 +36,24 @@ export const FRAME_ERRORS = Object.freeze([
 ]);
 
 const SLUG_RE = /^[-a-zA-Z0-9_]{1,200}$/;
+/** Most articles one `restore` request may name (the server's limit). */
+export const MAX_RESTORE_ARTICLES = 100;
 const CODE_RE = /^[a-z0-9_]{1,64}$/;
 const STRING_ID_RE = /^[-\w]{1,64}$/;
 
 export function isSlug(value) {
   return typeof value === "string" && SLUG_RE.test(value);
+}
+
+/** 1 to MAX_RESTORE_ARTICLES distinct slugs. */
+export function isSlugList(value) {
+  return (
+    Array.isArray(value) &&
+    value.length >= 1 &&
+    value.length <= MAX_RESTORE_ARTICLES &&
+    value.every(isSlug) &&
+    new Set(value).size === value.length
+  );
 }
 
 function isId(value) {
@@ -96,7 +110,8 @@ export function parseRequest(data) {
   const msg = { type: data.type, id: data.id };
   for (const name of names) {
     if (name === "article" && !isSlug(data.article)) return null;
-    msg[name] = data[name];
+    if (name === "articles" && !isSlugList(data.articles)) return null;
+    msg[name] = name === "articles" ? [...data.articles] : data[name];
   }
   return msg;
 }

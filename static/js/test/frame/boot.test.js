@@ -114,6 +114,33 @@ describe("signer frame", () => {
     expect(server.calls.find((c) => c.path === "unlocks").headers.Authorization).toBe("Reader rdt_test_1");
   });
 
+  it("restore: a returning reader's paid articles come back with their content, without a click or a claim", async () => {
+    const { parent, post, server } = boot();
+    post(makeRequest("unlock", 1, { article: "x" }));
+    const armed = () => document.querySelector('button[data-paywall-action="confirm"]:not([disabled])');
+    await until(armed);
+    armed().click();
+    await until(() => replies(parent).length === 1);
+    const accepted = server.state.accepted.length;
+    const shown = parent.received.filter((r) => r.message.type === "show").length;
+    post(makeRequest("hello", 2));
+    await until(() => replies(parent).length === 2);
+    expect(replies(parent)[1].message.result.reader).toBe(true);
+    post(makeRequest("restore", 3, { articles: ["x", "y"] }));
+    await until(() => replies(parent).length === 3);
+    expect(replies(parent)[2]).toEqual({
+      message: { dg: 1, type: "reply", id: 3, ok: true, result: { unlocked: [{ article: "x", html: "<p>x body</p>" }] } },
+      targetOrigin: PAGE,
+    });
+    expect(server.state.accepted).toHaveLength(accepted);
+    expect(parent.received.filter((r) => r.message.type === "show")).toHaveLength(shown); // no dialog
+    // another origin may not ask
+    post(makeRequest("restore", 4, { articles: ["x"] }), { origin: "https://evil.example" });
+    await until(() => parent.received.some((r) => r.message.id === 4));
+    const refused = parent.received.find((r) => r.message.id === 4);
+    expect(refused).toMatchObject({ targetOrigin: "https://evil.example", message: { ok: false, error: { code: "origin_not_allowed" } } });
+  });
+
   it("cancel in the frame replies cancelled and signs nothing", async () => {
     const { parent, post, server } = boot();
     post(makeRequest("unlock", 1, { article: "x" }));

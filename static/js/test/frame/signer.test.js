@@ -223,6 +223,67 @@ describe("unlock", () => {
   });
 });
 
+describe("restore", () => {
+  it("no reader yet: nothing to restore, and the server is not asked", async () => {
+    const t = setup();
+    expect(await t.signer.restore(["x", "y"])).toEqual({ unlocked: [] });
+    expect(t.server.calls).toHaveLength(0);
+  });
+
+  it("returns the content of the articles the reader paid before, charging and signing nothing", async () => {
+    const t = setup();
+    await t.signer.unlock("x");
+    await t.signer.unlock("y");
+    const accepted = t.server.state.accepted.length;
+    const before = t.server.calls.length;
+    const result = await t.signer.restore(["z", "y", "x"]);
+    expect(result).toEqual({
+      unlocked: [
+        { article: "y", html: "<p>y body</p>" },
+        { article: "x", html: "<p>x body</p>" },
+      ],
+    });
+    const calls = t.server.calls.slice(before);
+    expect(paths(calls)).toEqual(["POST unlocks/restore", "GET content/pub_a/y", "GET content/pub_a/x"]);
+    expect(calls[0].body).toEqual({ articles: ["z", "y", "x"] });
+    expect(calls[0].headers.Authorization).toBe("Reader rdt_test_1");
+    expect(calls[1].headers.Authorization).toBe("Bearer grant-y");
+    expect(t.server.state.accepted).toHaveLength(accepted);
+    expect(t.ui.asked).toHaveLength(1); // only the first unlock's channel confirmation
+  });
+
+  it("keeps only what it asked for, once, and never sends a grant to another origin", async () => {
+    const t = setup();
+    await t.signer.unlock("x");
+    t.server.routes["POST unlocks/restore"] = () => [
+      200,
+      {
+        unlocked: [
+          { article: "x", grant: "grant-x", content_url: "https://evil.example/steal" },
+          { article: "x", grant: "grant-x", content_url: `${BASE}content/pub_a/x` },
+          { article: "not-asked", grant: "grant-not-asked", content_url: `${BASE}content/pub_a/not-asked` },
+          { article: "y", content_url: `${BASE}content/pub_a/y` }, // no grant: left out
+          null,
+        ],
+      },
+    ];
+    const before = t.server.calls.length;
+    expect(await t.signer.restore(["x", "y"])).toEqual({ unlocked: [{ article: "x", html: "<p>x body</p>" }] });
+    const fetched = t.server.calls.slice(before).filter((c) => c.method === "GET");
+    expect(fetched.map((c) => c.url)).toEqual([`${BASE}content/pub_a/x`]);
+  });
+
+  it("a content that cannot be fetched stays locked; a refused restore is an error", async () => {
+    const t = setup();
+    await t.signer.unlock("x");
+    await t.signer.unlock("y");
+    t.server.routes["GET content/pub_a/y"] = [401, errorBody("grant_invalid")];
+    expect(await t.signer.restore(["x", "y"])).toEqual({ unlocked: [{ article: "x", html: "<p>x body</p>" }] });
+    t.server.routes["POST unlocks/restore"] = [403, errorBody("origin_not_allowed")];
+    await expect(t.signer.restore(["x"])).rejects.toMatchObject({ code: "origin_not_allowed" });
+  });
+});
+
 describe("hello, status, cap, top-up, close", () => {
   it("hello before anything: no reader, no channel, the default cap", async () => {
     const t = setup();

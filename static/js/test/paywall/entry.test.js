@@ -11,7 +11,7 @@ describe("paywall.js entry", () => {
     script.setAttribute("type", "text/plain"); // keep happy-dom from fetching it
     document.head.append(script);
     const { fetch, calls } = fakeFetch(
-      { "GET config?publisher=pub_a": [403, errorBody("origin_not_allowed")] },
+      { "GET publishers/pub_a/articles?slugs=a": [403, errorBody("origin_not_allowed")] },
       { base: "https://pay.example/api/v1/" },
     );
     vi.stubGlobal("fetch", fetch);
@@ -20,7 +20,7 @@ describe("paywall.js entry", () => {
     expect(window.Dropgate.publisher).toBe("pub_a");
     expect(window.Dropgate.version).toBe("0.1.0");
     await flush(30);
-    expect(calls[0].url).toBe("https://pay.example/api/v1/config?publisher=pub_a");
+    expect(calls.map((c) => c.url)).toEqual(["https://pay.example/api/v1/publishers/pub_a/articles?slugs=a"]);
     expect(document.querySelector("article").getAttribute("data-paywall-state")).toBe("error");
   });
 });

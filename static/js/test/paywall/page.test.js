@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FrameRequestError } from "../../src/paywall/frame-host.js";
-import { classifyError, startPaywall } from "../../src/paywall/page.js";
+import { FRAME_IDLE_TIMEOUT_MS, classifyError, gateReason, startPaywall } from "../../src/paywall/page.js";
 import { errorBody, fakeFetch, flush } from "../helpers.js";
 
 const ORIGIN = "https://pay.example";
@@ -39,7 +39,7 @@ function page() {
 }
 
 /** A stand-in for the signer frame: answers requests with the given handlers. */
-function fakeFrame(handlers = {}) {
+function fakeFrame(handlers = {}, hello = { reader: false, channel: null, capDrops: 2_000_000 }) {
   const frame = { requests: [], onEvent: null, created: 0 };
   frame.create = ({ origin, publisher, onEvent }) => {
     frame.created++;
@@ -47,7 +47,7 @@ function fakeFrame(handlers = {}) {
     frame.publisher = publisher;
     frame.onEvent = onEvent;
     return {
-      ready: async () => ({ reader: false, channel: null, capDrops: 2_000_000 }),
+      ready: async () => hello,
       request: async (type, fields) => {
         frame.requests.push({ type, ...fields });
         const handler = handlers[type];
@@ -59,22 +59,32 @@ function fakeFrame(handlers = {}) {
   return frame;
 }
 
-function start({ handlers, routes } = {}) {
+const TEASERS_PATH = "GET publishers/pub_a/articles?slugs=harbour-tides,city-bees";
+
+let listening = null;
+
+/**
+ * Start the page script on the test page. `idle` schedules the frame's creation: by default
+ * at once; `idle: "manual"` keeps the callbacks in `idleQueue` for the test to run.
+ */
+function start({ handlers, routes, hello, idle } = {}) {
   const script = page();
-  const frame = fakeFrame(handlers);
+  const frame = fakeFrame(handlers, hello);
   const events = [];
-  document.addEventListener("paywall:statechange", (e) => events.push({ target: e.target, ...e.detail }));
+  if (listening) document.removeEventListener("paywall:statechange", listening);
+  listening = (e) => events.push({ target: e.target, ...e.detail });
+  document.addEventListener("paywall:statechange", listening);
   const { fetch, calls } = fakeFetch(
     {
-      "GET config?publisher=pub_a": [200, { publisher: "pub_a", min_channel_drops: "1000000" }],
-      "GET publishers/pub_a/articles/harbour-tides": [200, TEASERS["harbour-tides"]],
-      "GET publishers/pub_a/articles/city-bees": [200, TEASERS["city-bees"]],
+      [TEASERS_PATH]: [200, { publisher: "pub_a", articles: [TEASERS["harbour-tides"], TEASERS["city-bees"]] }],
       ...routes,
     },
     { base: BASE },
   );
-  const api = startPaywall({ window, script, fetch, createHost: frame.create });
-  return { api, frame, events, calls };
+  const idleQueue = [];
+  const schedule = idle === "manual" ? (fn) => idleQueue.push(fn) : idle === null ? undefined : idle || ((fn) => fn());
+  const api = startPaywall({ window, script, fetch, createHost: frame.create, idle: schedule });
+  return { api, frame, events, calls, idleQueue };
 }
 
 const article = (slug) => document.querySelector(`article[data-paywall-article="${slug}"]`);
@@ -203,7 +213,7 @@ describe("page script", () => {
   });
 
   it("does not load the frame for a site the publisher does not allow", async () => {
-    const { frame, events } = start({ routes: { "GET config?publisher=pub_a": [403, errorBody("origin_not_allowed")] } });
+    const { frame, events } = start({ routes: { [TEASERS_PATH]: [403, errorBody("origin_not_allowed")] } });
     await flush(30);
     expect(frame.created).toBe(0);
     expect(article("harbour-tides").getAttribute("data-paywall-state")).toBe("error");
@@ -219,14 +229,10 @@ describe("page script", () => {
     expect(document.adoptedStyleSheets.length).toBeGreaterThan(0);
   });
 
-  it("calls only the public endpoints itself, on the paywall origin", async () => {
+  it("calls only the public teaser endpoint itself, once for every article, on the paywall origin", async () => {
     const { calls } = start();
     await flush(30);
-    expect(calls.map((c) => c.url).sort()).toEqual([
-      `${BASE}config?publisher=pub_a`,
-      `${BASE}publishers/pub_a/articles/city-bees`,
-      `${BASE}publishers/pub_a/articles/harbour-tides`,
-    ]);
+    expect(calls.map((c) => c.url)).toEqual([`${BASE}publishers/pub_a/articles?slugs=harbour-tides,city-bees`]);
     for (const c of calls) expect(c.headers.Authorization).toBeUndefined();
   });
 
@@ -243,6 +249,242 @@ describe("page script", () => {
     script.src = `${ORIGIN}/static/js/paywall.js`;
     expect(startPaywall({ window, script })).toBeNull();
     expect(warn).toHaveBeenCalled();
+  });
+});
+
+describe("page script at load", () => {
+  beforeEach(() => {
+    delete window.Dropgate;
+  });
+  afterEach(() => {
+    document.body.innerHTML = "";
+    vi.useRealTimers();
+  });
+
+  it("renders each article's bar with one insertion, already locked, and its price from one request", async () => {
+    const script = page();
+    const inserted = [];
+    const observer = new MutationObserver((records) => {
+      for (const r of records) for (const node of r.addedNodes) if (node.nodeType === 1) inserted.push(node);
+    });
+    observer.observe(document.body, { childList: true, subtree: true });
+    const { fetch, calls } = fakeFetch(
+      { [TEASERS_PATH]: [200, { publisher: "pub_a", articles: [TEASERS["city-bees"]] }] },
+      { base: BASE },
+    );
+    startPaywall({ window, script, fetch, createHost: fakeFrame().create, idle: () => {} });
+    await flush(30);
+    observer.disconnect();
+    // one bar per article, inserted whole (its button, note and wallet menu were built off-document)
+    expect(inserted.map((n) => n.className)).toEqual(["dg-bar", "dg-bar"]);
+    expect(inserted[0].querySelectorAll("button")).toHaveLength(4);
+    expect(calls).toHaveLength(1);
+    // an article the server does not know keeps a working button without a price
+    expect(button("harbour-tides").textContent).toBe("Unlock");
+    expect(button("city-bees").textContent).toBe("Unlock for 0.1 XRP");
+    // the note ids are unique and tie each button to its own note
+    const ids = [button("harbour-tides"), button("city-bees")].map((b) => b.getAttribute("aria-describedby"));
+    expect(new Set(ids).size).toBe(2);
+    for (const id of ids) expect(document.getElementById(id).className).toBe("dg-note");
+  });
+
+  it("asks for at most 100 slugs per request", async () => {
+    const script = page();
+    document.querySelector("main").innerHTML = Array.from(
+      { length: 150 },
+      (_, n) => `<article data-paywall-article="s-${n}"><div data-paywall-content></div></article>`,
+    ).join("");
+    const { fetch, calls } = fakeFetch(
+      {
+        "GET publishers/pub_a/articles": (call) => {
+          const slugs = new URL(call.url).searchParams.get("slugs").split(",");
+          return [200, { publisher: "pub_a", articles: slugs.map((slug) => ({ ...TEASERS["city-bees"], article: slug })) }];
+        },
+      },
+      { base: BASE },
+    );
+    startPaywall({ window, script, fetch, createHost: fakeFrame().create, idle: () => {} });
+    await flush(50);
+    expect(calls.map((c) => new URL(c.url).searchParams.get("slugs").split(",").length)).toEqual([100, 50]);
+    expect(document.querySelector('article[data-paywall-article="s-149"] button').textContent).toBe("Unlock for 0.1 XRP");
+  });
+
+  it("creates the signer frame only once the browser is idle", async () => {
+    const { frame, idleQueue } = start({ idle: "manual" });
+    await flush(30);
+    expect(frame.created).toBe(0);
+    expect(idleQueue).toHaveLength(1);
+    idleQueue[0]();
+    idleQueue[0]();
+    expect(frame.created).toBe(1);
+  });
+
+  it("uses requestIdleCallback with a deadline, else setTimeout", async () => {
+    const ric = vi.fn();
+    window.requestIdleCallback = ric;
+    try {
+      start({ idle: null });
+      await flush(30);
+      expect(ric).toHaveBeenCalledWith(expect.any(Function), { timeout: FRAME_IDLE_TIMEOUT_MS });
+    } finally {
+      delete window.requestIdleCallback;
+    }
+    document.body.innerHTML = "";
+    delete window.Dropgate;
+    const { frame } = start({ idle: null });
+    await flush(30);
+    expect(frame.created).toBe(0);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(frame.created).toBe(1);
+  });
+
+  it("creates the frame at the reader's first interaction, before idle time", async () => {
+    const { frame, idleQueue } = start({ idle: "manual" });
+    await flush(30);
+    document.body.dispatchEvent(new Event("pointerdown", { bubbles: true }));
+    expect(frame.created).toBe(1);
+    document.body.dispatchEvent(new Event("keydown", { bubbles: true }));
+    idleQueue[0]();
+    expect(frame.created).toBe(1);
+  });
+
+  it("an unlock click before idle time creates the frame and unlocks", async () => {
+    const { frame } = start({
+      idle: "manual",
+      handlers: { unlock: ({ article: slug }) => ({ article: slug, amountDrops: 100000, html: "<p>Bees.</p>" }) },
+    });
+    await flush(30);
+    button("city-bees").click();
+    await flush(30);
+    expect(frame.created).toBe(1);
+    expect(article("city-bees").getAttribute("data-paywall-state")).toBe("unlocked");
+  });
+
+  it.each([
+    ["an unreadable refusal (no CORS header)", () => new TypeError("Failed to fetch"), "origin_not_allowed"],
+    ["a readable refusal", [403, errorBody("origin_not_allowed")], "origin_not_allowed"],
+    ["an unknown publisher", [404, errorBody("publisher_not_found")], "publisher_not_found"],
+    ["an inactive publisher", [403, errorBody("publisher_inactive")], "publisher_inactive"],
+    ["rate limiting", [429, errorBody("rate_limited")], "rate_limited"],
+    ["a 500 without an envelope", () => new Response("oops", { status: 500 }), "http_500"],
+  ])("when the first request fails (%s) every article shows error at once and no frame is made", async (_, answer, reason) => {
+    const { frame, events, idleQueue, api } = start({
+      idle: "manual",
+      routes: { [TEASERS_PATH]: typeof answer === "function" ? () => answer() : answer },
+    });
+    await flush(30);
+    for (const slug of ["harbour-tides", "city-bees"]) {
+      expect(article(slug).getAttribute("data-paywall-state")).toBe("error");
+      expect(article(slug).getAttribute("data-paywall-reason")).toBe(reason);
+    }
+    expect(events.map((e) => e.state)).toEqual(["locked", "locked", "error", "error"]);
+    expect(events.at(-1)).toMatchObject({ state: "error", reason, amountDrops: 0 });
+    expect(idleQueue).toHaveLength(0);
+    // neither an interaction nor a click makes a frame on that page
+    document.body.dispatchEvent(new Event("pointerdown", { bubbles: true }));
+    expect(await api.unlock("city-bees")).toMatchObject({ state: "error", reason });
+    await expect(api.status()).rejects.toMatchObject({ code: reason });
+    expect(frame.created).toBe(0);
+  });
+
+  it("gateReason: the server's code when readable, origin_not_allowed without an answer", () => {
+    expect(gateReason({ code: "origin_not_allowed", status: 403 })).toBe("origin_not_allowed");
+    expect(gateReason({ code: "ledger_unavailable", status: 503 })).toBe("ledger_unavailable");
+    expect(gateReason({ status: 502 })).toBe("http_502");
+    expect(gateReason({ code: "network_error", status: 0, details: { timeout: false } })).toBe("origin_not_allowed");
+    expect(gateReason({ code: "network_error", status: 0, details: { timeout: true } })).toBe("network_error");
+    expect(gateReason(undefined)).toBe("origin_not_allowed");
+  });
+});
+
+describe("returning readers", () => {
+  beforeEach(() => {
+    delete window.Dropgate;
+  });
+  afterEach(() => {
+    document.body.innerHTML = "";
+  });
+
+  const READER = { reader: true, channel: null, capDrops: 2_000_000 };
+
+  it("restores the articles the reader paid before, without a click, at 0", async () => {
+    const { frame, events } = start({
+      hello: READER,
+      handlers: { restore: () => ({ unlocked: [{ article: "harbour-tides", html: "<p>The tides.</p>" }] }) },
+    });
+    await flush(40);
+    expect(frame.requests).toEqual([{ type: "restore", articles: ["harbour-tides", "city-bees"] }]);
+    expect(article("harbour-tides").getAttribute("data-paywall-state")).toBe("unlocked");
+    expect(content("harbour-tides").innerHTML).toBe("<p>The tides.</p>");
+    expect(button("harbour-tides").hidden).toBe(true);
+    const mine = events.filter((e) => e.article === "harbour-tides");
+    expect(mine.map((e) => [e.state, e.amountDrops])).toEqual([
+      ["locked", 0],
+      ["unlocked", 0],
+    ]);
+    expect(mine.at(-1).target).toBe(article("harbour-tides"));
+    // not paid: stays locked
+    expect(article("city-bees").getAttribute("data-paywall-state")).toBe("locked");
+    expect(content("city-bees").innerHTML).toBe("");
+    expect(events.filter((e) => e.article === "city-bees").map((e) => e.state)).toEqual(["locked"]);
+  });
+
+  it("asks nothing for a new reader", async () => {
+    const { frame } = start({ handlers: { restore: () => ({ unlocked: [] }) } });
+    await flush(40);
+    expect(frame.created).toBe(1);
+    expect(frame.requests).toEqual([]);
+  });
+
+  it("ignores what it did not ask for and malformed items; a failed restore leaves articles locked", async () => {
+    const { events } = start({
+      hello: READER,
+      handlers: {
+        restore: () => ({
+          unlocked: [{ article: "elsewhere", html: "<p>x</p>" }, { article: "city-bees", html: 5 }, null, "harbour-tides"],
+        }),
+      },
+    });
+    await flush(40);
+    expect(events.map((e) => e.state)).toEqual(["locked", "locked"]);
+    document.body.innerHTML = "";
+    delete window.Dropgate;
+    const failing = start({
+      hello: READER,
+      handlers: {
+        restore: () => {
+          throw new FrameRequestError("network_error", "down");
+        },
+      },
+    });
+    await flush(40);
+    expect(failing.events.map((e) => e.state)).toEqual(["locked", "locked"]);
+  });
+
+  it("leaves an article the reader is unlocking meanwhile to that unlock", async () => {
+    let answerRestore;
+    let answerUnlock;
+    const { events } = start({
+      hello: READER,
+      idle: "manual",
+      handlers: {
+        restore: () => new Promise((resolve) => (answerRestore = resolve)),
+        unlock: () => new Promise((resolve) => (answerUnlock = resolve)),
+      },
+    });
+    await flush(30);
+    button("harbour-tides").click(); // creates the frame, which restores meanwhile
+    await flush(30);
+    expect(typeof answerRestore).toBe("function");
+    answerRestore({ unlocked: [{ article: "harbour-tides", html: "<p>Restored.</p>" }] });
+    await flush(30);
+    expect(article("harbour-tides").getAttribute("data-paywall-state")).toBe("pending");
+    answerUnlock({ article: "harbour-tides", amountDrops: 0, html: "<p>Re-entered.</p>" });
+    await flush(30);
+    const mine = events.filter((e) => e.article === "harbour-tides").map((e) => e.state);
+    // the click's own unlock decides, once
+    expect(mine).toEqual(["locked", "pending", "unlocked"]);
+    expect(content("harbour-tides").innerHTML).toBe("<p>Re-entered.</p>");
   });
 });
 

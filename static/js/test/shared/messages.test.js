@@ -21,6 +21,12 @@ describe("requests", () => {
       id: 2,
       article: "city-bees",
     });
+    expect(makeRequest("restore", 3, { articles: ["a", "b-2"] })).toEqual({
+      dg: 1,
+      type: "restore",
+      id: 3,
+      articles: ["a", "b-2"],
+    });
     for (const type of ["status", "setCap", "topUp", "closeChannel"]) {
       expect(makeRequest(type, "a-1").type).toBe(type);
     }
@@ -40,6 +46,10 @@ describe("requests", () => {
     });
     // a page can never pass an amount, a cap or a price: those fields are dropped
     expect(parseRequest({ dg: 1, type: "setCap", id: 4, capDrops: 1e12 })).toEqual({ type: "setCap", id: 4 });
+    const articles = Array.from({ length: 100 }, (_, n) => `a${n}`);
+    const restore = parseRequest({ dg: 1, type: "restore", id: 5, articles, amount: 1 });
+    expect(restore).toEqual({ type: "restore", id: 5, articles });
+    expect(restore.articles).not.toBe(articles); // a copy, not the page's array
   });
 
   it.each([
@@ -53,6 +63,13 @@ describe("requests", () => {
     ["unlock without article", { dg: 1, type: "unlock", id: 1 }],
     ["bad slug", { dg: 1, type: "unlock", id: 1, article: "a b" }],
     ["long slug", { dg: 1, type: "unlock", id: 1, article: "a".repeat(201) }],
+    ["restore without articles", { dg: 1, type: "restore", id: 1 }],
+    ["restore of a slug, not a list", { dg: 1, type: "restore", id: 1, articles: "a" }],
+    ["restore of nothing", { dg: 1, type: "restore", id: 1, articles: [] }],
+    ["restore of a bad slug", { dg: 1, type: "restore", id: 1, articles: ["a", "../b"] }],
+    ["restore of a number", { dg: 1, type: "restore", id: 1, articles: [1] }],
+    ["restore twice the same", { dg: 1, type: "restore", id: 1, articles: ["a", "a"] }],
+    ["restore of 101", { dg: 1, type: "restore", id: 1, articles: Array.from({ length: 101 }, (_, n) => `a${n}`) }],
     ["string", "hello"],
     ["null", null],
     ["array", [1]],
