@@ -174,3 +174,7 @@ class WatchtowerAlertAdmin(admin.ModelAdmin):
         from channels_app import clock
 
         queryset.filter(resolved_at__isnull=True).update(resolved_at=clock.now())
+
+
+# Key management registers its own read-only models (KeyEvent, KeySignature, PayoutsPause).
+from channels_app.keys import admin as _keys_admin  # noqa: E402, F401

@@ -6,7 +6,8 @@ from django.conf import settings
 from django.db.models import F, QuerySet, Sum
 
 from channels_app import clock
-from channels_app.models import Channel, ChannelStatus, Claim, JournalLine
+from channels_app.models import IN_FLIGHT, Channel, ChannelStatus, Claim, JournalLine, Settlement
+from channels_app.services.integrity import channel_verify, claim_verify, claims_consistent_verify
 from channels_app.types import ChannelSnapshot
 
 
@@ -28,12 +29,25 @@ def snapshot_of(channel: Channel) -> ChannelSnapshot:
 
 
 def channel_snapshot(channel_id: str) -> ChannelSnapshot | None:
+    """The channel as stored, verified; StateIntegrityError if its row fails its check."""
     channel = Channel.objects.filter(channel_id=channel_id.upper()).first()
-    return snapshot_of(channel) if channel is not None else None
+    return snapshot_of(channel_verify(channel)) if channel is not None else None
 
 
 def highest_claim(channel: Channel) -> Claim | None:
-    return channel.claims.order_by("-amount_drops").first()
+    """The channel's highest accepted claim, verified against its tag and the channel's mark.
+
+    Precondition: `channel` was verified. Raises StateIntegrityError.
+    """
+    claim = channel.claims.order_by("-amount_drops").first()
+    if claim is not None:
+        claim_verify(claim, channel=channel)
+    claims_consistent_verify(channel, claim)
+    return claim
+
+
+def settlement_in_flight(channel: Channel) -> Settlement | None:
+    return Settlement.objects.filter(channel=channel, status__in=IN_FLIGHT).first()
 
 
 def channels_to_watch() -> QuerySet[Channel]:

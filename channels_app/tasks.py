@@ -1,6 +1,8 @@
 """Celery tasks: thin doors over the settlement and watchtower services.
 
 Tasks take ids, re-fetch, are idempotent, ack late, and retry only transient ledger outages.
+A channel that fails its integrity check is refused, not retried: the service has alerted,
+and only `manage.py recover_channels` makes it usable again.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from celery import shared_task
 
 from channels_app.exceptions import LedgerUnavailable
 from channels_app.selectors import channels_due_for_settlement
-from channels_app.services.settlement import settlement_resolve_all, settlement_run
+from channels_app.services.integrity import StateIntegrityError, integrity_alert_record
+from channels_app.services.settlement import settlement_run
+from channels_app.services.watchtower import watchtower_resolve_in_flight
 from channels_app.services.watchtower import watchtower_scan as run_watchtower_scan
+from channels_app.services.watchtower import watchtower_status as read_watchtower_status
 
 logger = logging.getLogger(__name__)
 
@@ -29,13 +34,17 @@ _RETRY: dict[str, Any] = {
 
 @shared_task(name="channels_app.tasks.settle_channel", **_RETRY)
 def settle_channel(channel_pk: int, reason: str, close: bool = False) -> dict[str, object]:
-    outcome = settlement_run(channel_pk=channel_pk, reason=reason, close=close)
+    try:
+        outcome = settlement_run(channel_pk=channel_pk, reason=reason, close=close)
+    except StateIntegrityError as error:
+        integrity_alert_record(error)
+        return {"channel": error.channel_id, "state": "refused", "error": error.code}
     return {"channel": outcome.channel_id, "state": outcome.state, "tx": outcome.tx_hash}
 
 
 @shared_task(name="channels_app.tasks.settle_due_channels", **_RETRY)
 def settle_due_channels() -> int:
-    settlement_resolve_all()
+    watchtower_resolve_in_flight()
     pks = list(channels_due_for_settlement().values_list("pk", flat=True))
     for pk in pks:
         settle_channel.delay(pk, "threshold")
@@ -51,3 +60,14 @@ def watchtower_scan() -> int:
         elif decision.action == "settle_and_close":
             settle_channel.delay(decision.channel_pk, decision.reason, True)
     return len(decisions)
+
+
+@shared_task(name="channels_app.tasks.watchtower_health", acks_late=True)
+def watchtower_health() -> dict[str, object]:
+    """Log the watchtower's health (an error when unhealthy), for schedules and log alerting."""
+    status = read_watchtower_status()
+    if status["healthy"]:
+        logger.info("watchtower healthy: %s channel(s) watched", status["channels_watched"])
+    else:
+        logger.error("watchtower UNHEALTHY: %s", status["problems"])
+    return status

@@ -6,10 +6,18 @@ The lead includes `root_urlpatterns` at "" in paywall/urls.py for /.well-known/j
 from django.urls import URLPattern, path
 
 from paywall import api
+from paywall.api.payouts import PublisherBalanceApi, PublisherPayoutListApi
+from paywall.api.public import ArticleTeaserListApi
+from paywall.api.readers import UnlockRestoreApi
 from paywall.api.wallet import WalletFaucetApi, WalletPrepareApi, WalletSubmitApi
 
 urlpatterns: list[URLPattern] = [
     path("config", api.ConfigApi.as_view(), name="paywall-config"),
+    path(
+        "publishers/<str:pub>/articles",
+        ArticleTeaserListApi.as_view(),
+        name="paywall-article-teasers",
+    ),
     path(
         "publishers/<str:pub>/articles/<slug:slug>",
         api.ArticleTeaserApi.as_view(),
@@ -21,6 +29,7 @@ urlpatterns: list[URLPattern] = [
         "channels/<str:channel_id>", api.ChannelDetailApi.as_view(), name="paywall-channel-detail"
     ),
     path("unlocks", api.UnlockCreateApi.as_view(), name="paywall-unlocks"),
+    path("unlocks/restore", UnlockRestoreApi.as_view(), name="paywall-unlocks-restore"),
     path("content/<str:pub>/<slug:slug>", api.ContentApi.as_view(), name="paywall-content"),
     path("wallet/faucet", WalletFaucetApi.as_view(), name="paywall-wallet-faucet"),
     path("wallet/prepare", WalletPrepareApi.as_view(), name="paywall-wallet-prepare"),
@@ -36,6 +45,8 @@ urlpatterns: list[URLPattern] = [
         api.PublisherArticleApi.as_view(),
         name="paywall-publisher-article",
     ),
+    path("publisher/balance", PublisherBalanceApi.as_view(), name="paywall-publisher-balance"),
+    path("publisher/payouts", PublisherPayoutListApi.as_view(), name="paywall-publisher-payouts"),
     path(
         "publisher/exchange-rates/<str:currency>",
         api.PublisherExchangeRateApi.as_view(),

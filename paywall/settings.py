@@ -174,11 +174,29 @@ CELERY_BEAT_SCHEDULE = {
         "task": "channels_app.tasks.settle_due_channels",
         "schedule": float(env_int("DROPGATE_SETTLEMENT_SWEEP_SECONDS", 60)),
     },
+    "payout-batch": {
+        "task": "paywall.tasks.run_payout_batch",
+        "schedule": float(env_int("DROPGATE_PAYOUT_BATCH_SECONDS", 86_400)),
+    },
+    "sweep-hot-float": {
+        "task": "channels_app.payouts.tasks.sweep_hot_float",
+        "schedule": float(env_int("DROPGATE_SWEEP_SECONDS", 300)),
+    },
+    "resolve-payouts": {
+        "task": "channels_app.payouts.tasks.resolve_payouts",
+        "schedule": float(env_int("DROPGATE_PAYOUT_RESOLVE_SECONDS", 60)),
+    },
     "watchtower-scan": {
         "task": "channels_app.tasks.watchtower_scan",
         "schedule": float(env_int("DROPGATE_WATCHTOWER_SCAN_SECONDS", 5)),
     },
+    "keys-rotate-due": {
+        "task": "channels_app.keys.tasks.keys_rotate_due",
+        "schedule": float(env_int("DROPGATE_KEY_ROTATION_CHECK_SECONDS", 3600)),
+    },
 }
+# Task modules outside an app's own tasks.py (autodiscovery only finds `<app>.tasks`).
+CELERY_IMPORTS = ("channels_app.keys.tasks",)
 
 # --- Ledger and money policy -----------------------------------------------------------------
 XRPL_URL = env_str("XRPL_URL", "http://127.0.0.1:5006/")
@@ -188,6 +206,8 @@ XRPL_TIMEOUT_SECONDS = float(env_str("XRPL_TIMEOUT_SECONDS", "5"))
 DROPGATE_FAUCET_ENABLED = env_bool("DROPGATE_FAUCET_ENABLED", XRPL_LEDGER_KIND == "sandbox")
 # The standalone genesis seed: public knowledge, only ever used when the faucet is enabled.
 DROPGATE_FAUCET_SEED = env_str("DROPGATE_FAUCET_SEED", "snoPBrXtMeMyMHUVTgbuqAfg1SUTb")
+# Give the settlement account a regular key and disable its master key at bootstrap.
+DROPGATE_HARDEN_SETTLEMENT_ACCOUNT = env_bool("DROPGATE_HARDEN_SETTLEMENT_ACCOUNT", True)
 DROPGATE_MIN_SETTLE_DELAY_SECONDS = env_int("DROPGATE_MIN_SETTLE_DELAY_SECONDS", 3600)
 DROPGATE_MIN_CHANNEL_DROPS = env_int("DROPGATE_MIN_CHANNEL_DROPS", 1_000_000)
 DROPGATE_CLOSE_SAFETY_MARGIN_SECONDS = env_int("DROPGATE_CLOSE_SAFETY_MARGIN_SECONDS", 600)
@@ -198,6 +218,25 @@ DROPGATE_PLATFORM_FEE_BPS = env_int("DROPGATE_PLATFORM_FEE_BPS", 1000)
 DROPGATE_GRANT_TTL_SECONDS = env_int("DROPGATE_GRANT_TTL_SECONDS", 300)
 # Keystore: the software keystore encrypts keys at rest under this key-encryption key.
 DROPGATE_KEK = os.environ.get("DROPGATE_KEK") or _persistent_secret("kek")
+# Where new platform keys are made: "software" (sealed under DROPGATE_KEK) or "pkcs11" (an HSM
+# through this PKCS#11 module, token and user PIN; SoftHSM2 by default).
+DROPGATE_KEYSTORE = env_str("DROPGATE_KEYSTORE", "software")
+if DROPGATE_KEYSTORE not in ("software", "pkcs11"):
+    raise ImproperlyConfigured("DROPGATE_KEYSTORE must be 'software' or 'pkcs11'.")
+DROPGATE_PKCS11_MODULE = env_str("DROPGATE_PKCS11_MODULE", "/usr/lib/softhsm/libsofthsm2.so")
+DROPGATE_PKCS11_TOKEN_LABEL = env_str("DROPGATE_PKCS11_TOKEN_LABEL", "dropgate")
+DROPGATE_PKCS11_PIN = env_str("DROPGATE_PKCS11_PIN", "")
+# A rotated token-signing key stays in the JWKS and verifies for this long; at least a grant's TTL.
+DROPGATE_KEY_OVERLAP_SECONDS = env_int("DROPGATE_KEY_OVERLAP_SECONDS", 900)
+if DROPGATE_KEY_OVERLAP_SECONDS < DROPGATE_GRANT_TTL_SECONDS:
+    raise ImproperlyConfigured(
+        "DROPGATE_KEY_OVERLAP_SECONDS must be at least DROPGATE_GRANT_TTL_SECONDS."
+    )
+# Scheduled rotation: keys older than this are replaced by the keys-rotate-due beat task (0: never).
+DROPGATE_SETTLEMENT_KEY_MAX_AGE_DAYS = env_int("DROPGATE_SETTLEMENT_KEY_MAX_AGE_DAYS", 90)
+DROPGATE_TOKEN_KEY_MAX_AGE_DAYS = env_int("DROPGATE_TOKEN_KEY_MAX_AGE_DAYS", 30)
+# How long a key-management transaction (SetRegularKey, AccountSet…) is awaited on the ledger.
+DROPGATE_KEY_LEDGER_WAIT_SECONDS = float(env_str("DROPGATE_KEY_LEDGER_WAIT_SECONDS", "30"))
 # Test-only crash hook: the named point calls os._exit. Unset in every real deployment.
 DROPGATE_CRASH_POINT = env_str("DROPGATE_CRASH_POINT", "")
 

@@ -12,6 +12,7 @@ from channels_app.exceptions import ChannelRejected, Conflict
 from channels_app.keys.services import platform_address
 from channels_app.models import Channel, ChannelStatus
 from channels_app.selectors import snapshot_of
+from channels_app.services.integrity import channel_verify, integrity_guarded
 from channels_app.types import ChannelSnapshot, LedgerChannel
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def _check_registrable(
         raise ChannelRejected("The channel is closing.", code="channel_closing")
 
 
+@integrity_guarded
 def channel_register(
     *, channel_id: str, public_key: str, owner_ref: str, destination_tag: int | None
 ) -> ChannelSnapshot:
@@ -81,8 +83,7 @@ def channel_register(
         if existing is not None:
             if existing.owner_ref != owner_ref:
                 raise Conflict("The channel is registered to someone else.", code="channel_taken")
-            _apply_ledger_entry(existing, entry)
-            return snapshot_of(existing)
+            return snapshot_of(_apply_ledger_entry(existing, entry))
         channel = Channel(
             channel_id=channel_id,
             owner_ref=owner_ref,
@@ -109,34 +110,54 @@ def channel_register(
     return snapshot_of(channel)
 
 
-def _apply_ledger_entry(channel: Channel, entry: LedgerChannel) -> None:
-    """Copy ledger facts onto the row. Only fields the ledger owns are written (not accepted_drops)."""
-    fields: dict[str, object] = {
-        "amount_drops": max(entry.amount_drops, channel.amount_drops),
-        "ledger_balance_drops": max(entry.balance_drops, channel.ledger_balance_drops),
-        "expiration": entry.expiration,
-        "cancel_after": entry.cancel_after,
-        "synced_at": clock.now(),
-        "synced_ledger_index": entry.ledger_index,
-    }
-    if channel.status == ChannelStatus.OPEN and entry.expiration is not None:
-        fields["status"] = ChannelStatus.CLOSING
-    Channel.objects.filter(pk=channel.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(channel, name, value)
+def _locked(channel_pk: int) -> Channel:
+    """The row, locked and verified. Precondition: inside a transaction."""
+    return channel_verify(Channel.objects.select_for_update().get(pk=channel_pk))
 
 
+def _apply_ledger_entry(channel: Channel, entry: LedgerChannel) -> Channel:
+    """Copy ledger facts onto the row and re-seal it; returns the fresh row.
+
+    Only fields the ledger owns are written (never accepted_drops). Precondition: inside a
+    transaction. Raises StateIntegrityError if the stored row fails its check.
+    """
+    locked = _locked(channel.pk)
+    locked.amount_drops = max(entry.amount_drops, locked.amount_drops)
+    locked.ledger_balance_drops = max(entry.balance_drops, locked.ledger_balance_drops)
+    locked.expiration = entry.expiration
+    locked.cancel_after = entry.cancel_after
+    locked.synced_at = clock.now()
+    locked.synced_ledger_index = entry.ledger_index
+    fields = [
+        "amount_drops",
+        "ledger_balance_drops",
+        "expiration",
+        "cancel_after",
+        "synced_at",
+        "synced_ledger_index",
+    ]
+    if locked.status == ChannelStatus.OPEN and entry.expiration is not None:
+        locked.status = ChannelStatus.CLOSING
+        fields.append("status")
+    locked.save(update_fields=fields)
+    return locked
+
+
+@integrity_guarded
 def channel_sync(*, channel_pk: int) -> Channel:
-    """Refresh a tracked channel from the validated ledger; mark it closed once it is gone."""
-    channel = Channel.objects.get(pk=channel_pk)
+    """Refresh a tracked channel from the validated ledger; mark it closed once it is gone.
+
+    Returns the refreshed, verified row. Raises StateIntegrityError (the row fails its check)
+    and LedgerUnavailable.
+    """
+    channel = channel_verify(Channel.objects.get(pk=channel_pk))
     entry = ledger.channel_entry(channel.channel_id)
     with transaction.atomic():
-        if entry is None:
-            if channel.status != ChannelStatus.CLOSED:
-                Channel.objects.filter(pk=channel.pk).update(
-                    status=ChannelStatus.CLOSED, synced_at=clock.now()
-                )
-                channel.status = ChannelStatus.CLOSED
-        else:
-            _apply_ledger_entry(channel, entry)
-    return channel
+        if entry is not None:
+            return _apply_ledger_entry(channel, entry)
+        locked = _locked(channel_pk)
+        if locked.status != ChannelStatus.CLOSED:
+            locked.status = ChannelStatus.CLOSED
+            locked.synced_at = clock.now()
+            locked.save(update_fields=["status", "synced_at"])
+        return locked

@@ -9,7 +9,8 @@ from django.db import IntegrityError, transaction
 
 from channels_app import clock
 from channels_app.exceptions import ClaimRejected
-from channels_app.models import Channel, ChannelStatus, Claim, integrity_tag
+from channels_app.models import Channel, ChannelStatus, Claim
+from channels_app.services.integrity import channel_verify, integrity_guarded
 from channels_app.services.journal import credit, debit, journal_post
 from channels_app.signatures import (
     InvalidSignature,
@@ -93,6 +94,30 @@ def _check_claim(
         )
 
 
+# A compare-and-set can also lose to a write that did not move the accepted amount (a sync
+# from the ledger re-sealing the row); such a claim is checked again, a bounded number of times.
+_CAS_ATTEMPTS = 3
+
+
+def _advance(channel: Channel, *, amount: int) -> bool:
+    """Compare-and-set the accepted amount, sealing the new state in the same UPDATE.
+
+    Pinning the old tag pins every sealed field: the new tag is computed from the row as read
+    and verified, so it can only be written over that very state.
+    """
+    return (
+        Channel.objects.filter(
+            pk=channel.pk,
+            mac=channel.mac,
+            accepted_drops=channel.accepted_drops,
+            status=ChannelStatus.OPEN,
+            amount_drops__gte=amount,
+        ).update(accepted_drops=amount, mac=channel.expected_mac(accepted_drops=amount))
+        == 1
+    )
+
+
+@integrity_guarded
 def claim_accept(
     *,
     channel_id: str,
@@ -123,38 +148,67 @@ def claim_accept(
     channel = Channel.objects.filter(channel_id=channel_key).first()
     if channel is None:
         raise _rejected("channel_unknown", "The channel is not registered.", 404)
-    _check_claim(
-        channel,
-        amount_drops=amount,
-        signature=signature_bytes,
-        min_increment_drops=min_increment_drops,
-        max_increment_drops=max_increment_drops,
-    )
+    signature_hex = signature_bytes.hex().upper()
+    for _attempt in range(_CAS_ATTEMPTS):
+        # The row is verified before any rule reads it, and the compare-and-set below pins
+        # exactly the state that was verified and checked.
+        channel_verify(channel)
+        _check_claim(
+            channel,
+            amount_drops=amount,
+            signature=signature_bytes,
+            min_increment_drops=min_increment_drops,
+            max_increment_drops=max_increment_drops,
+        )
+        accepted = _record(
+            channel,
+            amount=amount,
+            signature_hex=signature_hex,
+            payee_ref=payee_ref,
+            fee_bps=fee_bps,
+            reference=reference,
+        )
+        if accepted is not None:
+            return accepted
+        fresh = Channel.objects.filter(pk=channel.pk).first()
+        if fresh is None or fresh.accepted_drops != channel.accepted_drops:
+            raise ClaimConflict()
+        channel = fresh  # only re-sealed by another writer: check the claim again
+    raise ClaimConflict()
+
+
+def _record(
+    channel: Channel,
+    *,
+    amount: int,
+    signature_hex: str,
+    payee_ref: str,
+    fee_bps: int,
+    reference: str,
+) -> AcceptedClaim | None:
+    """Advance the channel, store the sealed claim and journal it, all or nothing.
+
+    Returns None (and writes nothing) if the compare-and-set lost. Precondition: the claim
+    passed every rule against `channel`, which was verified.
+    """
     increment = amount - channel.accepted_drops
     fee = increment * fee_bps // 10_000
-    signature_hex = signature_bytes.hex().upper()
     with transaction.atomic():
-        advanced = Channel.objects.filter(
-            pk=channel.pk,
-            accepted_drops=channel.accepted_drops,
-            status=ChannelStatus.OPEN,
-            amount_drops__gte=amount,
-        ).update(accepted_drops=amount)
-        if advanced != 1:
-            raise ClaimConflict()
+        if not _advance(channel, amount=amount):
+            return None
         try:
             # No savepoint: the compare-and-set above already made this (channel, amount)
             # ours; the unique constraint is a backstop, and on a clash the whole block rolls
-            # back as ClaimConflict propagates.
-            claim = Claim.objects.create(
+            # back as ClaimConflict propagates. save() seals the claim.
+            claim = Claim(
                 channel=channel,
                 amount_drops=amount,
                 increment_drops=increment,
                 signature=signature_hex,
                 payee_ref=payee_ref,
                 reference=reference[:128],
-                mac=integrity_tag(channel_key, amount, increment, signature_hex),
             )
+            claim.save(force_insert=True)
         except IntegrityError as exc:
             raise ClaimConflict() from exc
         journal_post(
@@ -162,7 +216,7 @@ def claim_accept(
             kind="claim_accepted",
             reference=f"claim:{claim.pk}",
             postings=[
-                debit("claims_receivable", increment, channel_key),
+                debit("claims_receivable", increment, channel.channel_id),
                 credit("publisher_payable", increment, payee_ref),
             ],
             memo=reference,
@@ -182,7 +236,7 @@ def claim_accept(
             settle_channel.delay_on_commit(channel.pk, "threshold")
     return AcceptedClaim(
         claim_id=claim.pk,
-        channel_id=channel_key,
+        channel_id=channel.channel_id,
         amount_drops=amount,
         increment_drops=increment,
         fee_drops=fee,

@@ -46,8 +46,12 @@ def faucet_fund(*, address: str, drops: int) -> str:
     return str(response.result.get("hash", ""))
 
 
-def platform_bootstrap(*, faucet_drops: int = 1_000_000_000) -> dict[str, object]:
-    """Make sure the settlement account exists and its opening balance is in the journal.
+def platform_bootstrap(
+    *, faucet_drops: int = 1_000_000_000, harden: bool | None = None
+) -> dict[str, object]:
+    """Make sure the settlement account exists, its opening balance is in the journal and
+    (unless `harden` is False; default DROPGATE_HARDEN_SETTLEMENT_ACCOUNT) it signs only with a
+    regular key, its master key disabled.
 
     On the sandbox the faucet funds it; on a real network the operator funds it first.
     """
@@ -68,6 +72,10 @@ def platform_bootstrap(*, faucet_drops: int = 1_000_000_000) -> dict[str, object
                 ],
                 memo=f"opening balance {funding_tx}".strip(),
             )
+    if settings.DROPGATE_HARDEN_SETTLEMENT_ACCOUNT if harden is None else harden:
+        from channels_app.keys.services import settlement_account_harden
+
+        settlement_account_harden(actor="platform_bootstrap")
     return {"address": address, "balance_drops": balance, "funding_tx": funding_tx}
 
 

@@ -173,6 +173,12 @@ def _prepare(
     signed = settlement_sign(transaction=ledger.transaction_autofill(PaymentChannelClaim(**fields)))  # type: ignore[arg-type]
     try:
         with transaction.atomic():
+            # Under the channel's row lock (which resolve also takes to mark a settlement
+            # validated), a concurrent run that already landed this amount is seen here, so
+            # no redundant transaction is signed into the ledger after it.
+            locked = Channel.objects.select_for_update().get(pk=channel.pk)
+            if signature is not None and locked.ledger_balance_drops >= balance_drops:
+                return None
             return Settlement.objects.create(
                 channel=channel,
                 balance_drops=balance_drops,

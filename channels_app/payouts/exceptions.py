@@ -1,0 +1,75 @@
+"""Errors of payouts, approvals, refunds and credits, each with a stable code."""
+
+from __future__ import annotations
+
+from channels_app.exceptions import Conflict, DropgateError, NotFound
+
+try:  # one error for "paused" whichever module noticed it first
+    from channels_app.keys.exceptions import PayoutsPaused
+except ImportError:  # the key service's exceptions are not there yet
+
+    class PayoutsPaused(DropgateError):  # type: ignore[no-redef]
+        code = "payouts_paused"
+        http_status = 423
+        default_message = "Payouts are paused by an administrator."
+
+
+class VaultNotReady(DropgateError):
+    code = "vault_not_ready"
+    http_status = 409
+    default_message = "The vault account is not set up (run vault_bootstrap)."
+
+
+class VaultSetupFailed(DropgateError):
+    code = "vault_setup_failed"
+    http_status = 502
+
+
+class ApprovalRefused(DropgateError):
+    """A multisign approval that must not count: wrong signer, wrong key or wrong transaction."""
+
+    code = "approval_refused"
+    http_status = 422
+    default_message = "The approval is not a valid signature by a vault signer over this payout."
+
+
+class PayoutNotApprovable(Conflict):
+    code = "payout_not_approvable"
+    default_message = "The payout is not waiting for approvals."
+
+
+class PayoutNotCancellable(Conflict):
+    code = "payout_not_cancellable"
+    default_message = (
+        "Only queued payouts, or vault payouts still collecting approvals, can be cancelled."
+    )
+
+
+class PayoutNotFound(NotFound):
+    code = "payout_not_found"
+
+
+class HotFloatInsufficient(Conflict):
+    code = "hot_float_insufficient"
+    default_message = "The hot account's float cannot cover this payment now."
+
+
+class RefundRejected(DropgateError):
+    code = "refund_rejected"
+    http_status = 422
+
+
+class RefundReferenceConflict(Conflict):
+    code = "refund_reference_conflict"
+    default_message = "A different refund was already issued under this reference."
+
+
+class CreditInsufficient(DropgateError):
+    code = "credit_insufficient"
+    http_status = 402
+    default_message = "The reader's credit does not cover this amount."
+
+
+class CreditReferenceConflict(Conflict):
+    code = "credit_reference_conflict"
+    default_message = "A different credit use was already recorded under this reference."
