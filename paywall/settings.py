@@ -299,7 +299,10 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # --- Static, i18n ----------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATICFILES_FINDERS = ["paywall.staticfinders.PublishedFilesFinder"]
+STATICFILES_FINDERS = [
+    "paywall.staticfinders.PublishedFilesFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+]
 STATIC_ROOT = DATA_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True

@@ -23,3 +23,8 @@ def test_sources_and_toolchain_are_not_served(path: str) -> None:
 
     assert finders.find(path) is None
     assert Client().get(f"/static/{path}").status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_admins_own_static_files_are_served() -> None:
+    assert Client().get("/static/admin/css/base.css").status_code == 200
