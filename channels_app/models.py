@@ -250,7 +250,22 @@ class Settlement(models.Model):
         return f"settle {self.balance_drops} on {self.channel_id} ({self.status})"
 
 
-class JournalEntry(models.Model):
+class AppendOnlyJournalRow:
+    """Journal rows are written once: saving an existing row or deleting one is refused
+    (the database refuses updates too, see the append-only trigger migration)."""
+
+    pk: Any
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise ValueError("the journal is append-only")
+        super().save(*args, **kwargs)  # type: ignore[misc]
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("the journal is append-only")
+
+
+class JournalEntry(AppendOnlyJournalRow, models.Model):
     """A balanced set of journal lines. (kind, reference) is unique, which makes posting idempotent."""
 
     class Kind(models.TextChoices):
@@ -281,16 +296,8 @@ class JournalEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.reference}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValueError("the journal is append-only")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError("the journal is append-only")
-
-
-class JournalLine(models.Model):
+class JournalLine(AppendOnlyJournalRow, models.Model):
     """One side of an entry: a debit or a credit, in drops, on an account and sub-account."""
 
     entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
@@ -311,14 +318,6 @@ class JournalLine(models.Model):
     def __str__(self) -> str:
         side = f"Dr {self.debit_drops}" if self.debit_drops else f"Cr {self.credit_drops}"
         return f"{self.account}:{self.subaccount} {side}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if self.pk is not None:
-            raise ValueError("the journal is append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError("the journal is append-only")
 
 
 class KeyRecord(models.Model):
