@@ -312,11 +312,13 @@ def test_a_bad_signature_is_400_and_nothing_is_submitted(
     assert wallet.faucet(key).status_code == 201
     body = wallet.prepare(key, "channel_create", amount_drops=CHANNEL_DROPS).json()
     before = account(sandbox_url, key.address)
-    good = key.sign(body["signing_blob"])
+    blob = body["signing_blob"]
+    good = key.sign(blob)
     other = funding_key()
+    other_bytes = blob[:-2] + ("00" if blob[-2:].upper() != "00" else "01")
     bad_signatures = [
-        other.sign(body["signing_blob"]),  # another key
-        key.sign(body["signing_blob"][:-2] + "00"),  # other bytes
+        other.sign(blob),  # another key
+        key.sign(other_bytes),  # other bytes (always differ from the prepared blob)
         good[:-2] + ("00" if good[-2:] != "00" else "01"),  # tampered
         "zz" * 64,  # not hex
         "",  # empty
