@@ -8,6 +8,7 @@ the sequence were taken (tec).
 from __future__ import annotations
 
 import pytest
+from xrpl.constants import CryptoAlgorithm
 from xrpl.models.transactions import (
     AccountSet,
     AccountSetAsfFlag,
@@ -483,7 +484,9 @@ def test_claim_signature_checks(local_ledger, parties):
 
 def test_claim_high_s_secp256k1_signature_is_rejected(local_ledger, parties):
     """rippled requires fully canonical (low-S) claim signatures."""
-    source, destination, claim_key = parties
+    source, destination, _ = parties
+    # A secp256k1 claim key: high S only exists for ECDSA signatures.
+    claim_key = Wallet.create(algorithm=CryptoAlgorithm.SECP256K1)
     channel = create_channel(local_ledger, source, destination, claim_key)
     sig = bytes.fromhex(sign_claim(claim_key, channel, 1_000_000))
     n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
