@@ -1,6 +1,7 @@
 """ASGI entry point: HTTP through Django, websockets through Channels' router."""
 
 import os
+from typing import Any
 
 from django.core.asgi import get_asgi_application
 
@@ -10,11 +11,25 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from fraud.routing import websocket_urlpatterns as telemetry_urlpatterns  # noqa: E402
+from fraud.scoring import mouse_model  # noqa: E402
 from paywall.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns)),
-    }
-)
+# The paywall's own sockets come from its pages (the signer frame): ALLOWED_HOSTS origins.
+paywall_sockets = AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns))
+# The telemetry socket comes from publishers' pages, whose origins are not the paywall's
+# hosts; its consumer checks each page's Origin against the publisher it names instead.
+telemetry_sockets = URLRouter(telemetry_urlpatterns)
+TELEMETRY_PATH = "/ws/telemetry/"
+
+
+async def websockets(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    app = telemetry_sockets if scope.get("path") == TELEMETRY_PATH else paywall_sockets
+    await app(scope, receive, send)
+
+
+# The bot model is loaded, and its artifact verified, when the process starts: loading takes
+# seconds, and inside the first telemetry connection it would stall the event loop.
+mouse_model()
+
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websockets})

@@ -119,7 +119,14 @@ def _throttle_wait(reader: Reader) -> float | None:
     return throttle.wait() or 1.0
 
 
-def _unlock(*, reader_pk: int, data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+def _unlock(
+    *,
+    reader_pk: int,
+    data: dict[str, Any],
+    idempotency_key: str,
+    user_agent: str = "",
+    client_ip: str = "",
+) -> dict[str, Any]:
     """POST /api/v1/unlocks over the socket: the same validation, service and body."""
     reader = Reader.objects.select_related("publisher").get(pk=reader_pk)
     if not reader.publisher.is_active:
@@ -137,6 +144,9 @@ def _unlock(*, reader_pk: int, data: dict[str, Any], idempotency_key: str) -> di
         article=article,
         claim=SubmittedClaim(**claim_data) if claim_data else None,
         idempotency_key=idempotency_key,
+        telemetry_session=valid.get("telemetry_session"),
+        user_agent=user_agent,
+        client_ip=client_ip,
     )
     content_path = reverse(
         "paywall-content", kwargs={"pub": reader.publisher.key, "slug": article.slug}
@@ -316,10 +326,20 @@ class ReaderConsumer(AsyncJsonWebsocketConsumer):
                 )
             )
             return
-        data = {key: content[key] for key in ("publisher", "article", "claim") if key in content}
+        data = {
+            key: content[key]
+            for key in ("publisher", "article", "claim", "telemetry_session")
+            if key in content
+        }
+        headers = dict(self.scope.get("headers") or [])
+        client = self.scope.get("client") or ("", 0)
         try:
             outcome = await database_sync_to_async(_unlock)(
-                reader_pk=self.reader_pk, data=data, idempotency_key=idempotency_key.strip()
+                reader_pk=self.reader_pk,
+                data=data,
+                idempotency_key=idempotency_key.strip(),
+                user_agent=headers.get(b"user-agent", b"").decode("latin-1")[:512],
+                client_ip=str(client[0] or ""),
             )
         except DropgateError as exc:
             await self._send(_domain_error_frame(exc, frame_id))

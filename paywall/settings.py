@@ -323,3 +323,127 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
     },
 }
+
+# --- Fraud: telemetry, scoring and unlock decisions ---
+# The telemetry socket /ws/telemetry/ (docs/sdk-protocol.md): per-batch limits announced in
+# `hello`, a token bucket of DROPGATE_TELEMETRY_BURST batches refilled one per interval.
+DROPGATE_TELEMETRY_MAX_BATCH_BYTES = env_int("DROPGATE_TELEMETRY_MAX_BATCH_BYTES", 16_384)
+DROPGATE_TELEMETRY_MAX_EVENTS = env_int("DROPGATE_TELEMETRY_MAX_EVENTS", 512)
+DROPGATE_TELEMETRY_MIN_INTERVAL_MS = env_int("DROPGATE_TELEMETRY_MIN_INTERVAL_MS", 250)
+DROPGATE_TELEMETRY_BURST = env_int("DROPGATE_TELEMETRY_BURST", 4)
+# Features and score are written to the database at most this often per session (and on close).
+DROPGATE_TELEMETRY_PERSIST_SECONDS = float(env_str("DROPGATE_TELEMETRY_PERSIST_SECONDS", "1"))
+DROPGATE_TELEMETRY_SESSION_TTL_SECONDS = env_int("DROPGATE_TELEMETRY_SESSION_TTL_SECONDS", 86_400)
+# fn(publisher_ref, origin) -> bool: paywall answers whether the page's origin is the publisher's.
+DROPGATE_TELEMETRY_ORIGIN_CHECKER = env_str(
+    "DROPGATE_TELEMETRY_ORIGIN_CHECKER", "paywall.services.publishers.publisher_origin_allowed"
+)
+# Score bands of risk_decide: allow below HOLD, hold revenue below CHALLENGE, challenge below
+# REFUSE, refuse at or above it.
+DROPGATE_RISK_HOLD_AT = float(env_str("DROPGATE_RISK_HOLD_AT", "0.5"))
+DROPGATE_RISK_CHALLENGE_AT = float(env_str("DROPGATE_RISK_CHALLENGE_AT", "0.7"))
+DROPGATE_RISK_REFUSE_AT = float(env_str("DROPGATE_RISK_REFUSE_AT", "0.9"))
+if not 0 < DROPGATE_RISK_HOLD_AT <= DROPGATE_RISK_CHALLENGE_AT <= DROPGATE_RISK_REFUSE_AT <= 1:
+    raise ImproperlyConfigured(
+        "DROPGATE_RISK_*: need 0 < HOLD_AT <= CHALLENGE_AT <= REFUSE_AT <= 1."
+    )
+# Reading faster than this many words per minute (on articles of at least 100 words) is a risk.
+DROPGATE_RISK_MAX_READING_WPM = env_int("DROPGATE_RISK_MAX_READING_WPM", 1_500)
+# Press-and-hold challenge: how long to hold, how long an issued challenge lives, and how long
+# a passed one keeps the session allowed.
+DROPGATE_CHALLENGE_HOLD_MS = env_int("DROPGATE_CHALLENGE_HOLD_MS", 800)
+DROPGATE_CHALLENGE_TTL_SECONDS = env_int("DROPGATE_CHALLENGE_TTL_SECONDS", 300)
+DROPGATE_CHALLENGE_PASS_SECONDS = env_int("DROPGATE_CHALLENGE_PASS_SECONDS", 3_600)
+
+# --- Fraud: velocity limits, detectors and cases ---
+# Payment velocity (fraud.services.velocity): counts per minute and hour and drops per hour,
+# per reader, channel, fingerprint and publisher; agents have their own reader/channel limits.
+# 0 disables a limit. Crossing SOFT_PERCENT of a limit opens a `velocity` case (no blocking).
+DROPGATE_VELOCITY_READER_PER_MINUTE = env_int("DROPGATE_VELOCITY_READER_PER_MINUTE", 60)
+DROPGATE_VELOCITY_READER_PER_HOUR = env_int("DROPGATE_VELOCITY_READER_PER_HOUR", 1_000)
+DROPGATE_VELOCITY_READER_DROPS_PER_HOUR = env_int(
+    "DROPGATE_VELOCITY_READER_DROPS_PER_HOUR", 200_000_000
+)
+DROPGATE_VELOCITY_CHANNEL_PER_MINUTE = env_int("DROPGATE_VELOCITY_CHANNEL_PER_MINUTE", 60)
+DROPGATE_VELOCITY_CHANNEL_PER_HOUR = env_int("DROPGATE_VELOCITY_CHANNEL_PER_HOUR", 1_000)
+DROPGATE_VELOCITY_CHANNEL_DROPS_PER_HOUR = env_int(
+    "DROPGATE_VELOCITY_CHANNEL_DROPS_PER_HOUR", 200_000_000
+)
+DROPGATE_VELOCITY_FINGERPRINT_PER_MINUTE = env_int("DROPGATE_VELOCITY_FINGERPRINT_PER_MINUTE", 120)
+DROPGATE_VELOCITY_FINGERPRINT_PER_HOUR = env_int("DROPGATE_VELOCITY_FINGERPRINT_PER_HOUR", 2_000)
+DROPGATE_VELOCITY_FINGERPRINT_DROPS_PER_HOUR = env_int(
+    "DROPGATE_VELOCITY_FINGERPRINT_DROPS_PER_HOUR", 400_000_000
+)
+DROPGATE_VELOCITY_PUBLISHER_PER_MINUTE = env_int("DROPGATE_VELOCITY_PUBLISHER_PER_MINUTE", 20_000)
+DROPGATE_VELOCITY_PUBLISHER_PER_HOUR = env_int("DROPGATE_VELOCITY_PUBLISHER_PER_HOUR", 500_000)
+DROPGATE_VELOCITY_PUBLISHER_DROPS_PER_HOUR = env_int(
+    "DROPGATE_VELOCITY_PUBLISHER_DROPS_PER_HOUR", 0
+)
+DROPGATE_VELOCITY_AGENT_READER_PER_MINUTE = env_int(
+    "DROPGATE_VELOCITY_AGENT_READER_PER_MINUTE", 300
+)
+DROPGATE_VELOCITY_AGENT_READER_PER_HOUR = env_int("DROPGATE_VELOCITY_AGENT_READER_PER_HOUR", 10_000)
+DROPGATE_VELOCITY_AGENT_READER_DROPS_PER_HOUR = env_int(
+    "DROPGATE_VELOCITY_AGENT_READER_DROPS_PER_HOUR", 1_000_000_000
+)
+DROPGATE_VELOCITY_AGENT_CHANNEL_PER_MINUTE = env_int(
+    "DROPGATE_VELOCITY_AGENT_CHANNEL_PER_MINUTE", 300
+)
+DROPGATE_VELOCITY_AGENT_CHANNEL_PER_HOUR = env_int(
+    "DROPGATE_VELOCITY_AGENT_CHANNEL_PER_HOUR", 10_000
+)
+DROPGATE_VELOCITY_AGENT_CHANNEL_DROPS_PER_HOUR = env_int(
+    "DROPGATE_VELOCITY_AGENT_CHANNEL_DROPS_PER_HOUR", 1_000_000_000
+)
+DROPGATE_VELOCITY_SOFT_PERCENT = env_int("DROPGATE_VELOCITY_SOFT_PERCENT", 80)
+# The cache alias holding the counters (Redis when REDIS_URL is set: one Lua script per unlock).
+DROPGATE_VELOCITY_CACHE = env_str("DROPGATE_VELOCITY_CACHE", "default")
+# Cases keep at most this many evidence entries (later ones are only counted).
+DROPGATE_FRAUD_CASE_MAX_EVIDENCE = env_int("DROPGATE_FRAUD_CASE_MAX_EVIDENCE", 500)
+# Account farming (fraud.services.farming): readers linked by an attribute shared by at least
+# this many readers (fingerprint, funding account, network prefix), clusters of at least
+# MIN_CLUSTER_READERS readers, over the last WINDOW_DAYS.
+DROPGATE_FARMING_WINDOW_DAYS = env_int("DROPGATE_FARMING_WINDOW_DAYS", 14)
+DROPGATE_FARMING_MIN_CLUSTER_READERS = env_int("DROPGATE_FARMING_MIN_CLUSTER_READERS", 5)
+DROPGATE_FARMING_FINGERPRINT_MIN_READERS = env_int("DROPGATE_FARMING_FINGERPRINT_MIN_READERS", 3)
+DROPGATE_FARMING_FUNDING_MIN_READERS = env_int("DROPGATE_FARMING_FUNDING_MIN_READERS", 2)
+DROPGATE_FARMING_NETWORK_MIN_READERS = env_int("DROPGATE_FARMING_NETWORK_MIN_READERS", 12)
+# Content manipulation (fraud.services.content): an article's last SURGE_HOURS of traffic
+# against its hour-of-week baseline over BASELINE_WEEKS (median + SURGE_MADS * MAD, at least
+# SURGE_RATIO x the median and MIN_SURGE_VIEWS per hour, so new articles have a floor), then
+# graph checks on the surge: fingerprint diversity at most MAX_DIVERSITY_PERCENT of its
+# sessions, or at least SINGLE_ARTICLE_PERCENT of its readers touching nothing else.
+DROPGATE_CONTENT_SURGE_HOURS = env_int("DROPGATE_CONTENT_SURGE_HOURS", 3)
+DROPGATE_CONTENT_BASELINE_WEEKS = env_int("DROPGATE_CONTENT_BASELINE_WEEKS", 4)
+DROPGATE_CONTENT_SURGE_MADS = env_int("DROPGATE_CONTENT_SURGE_MADS", 6)
+DROPGATE_CONTENT_SURGE_RATIO = env_int("DROPGATE_CONTENT_SURGE_RATIO", 3)
+DROPGATE_CONTENT_MIN_SURGE_VIEWS = env_int("DROPGATE_CONTENT_MIN_SURGE_VIEWS", 30)
+DROPGATE_CONTENT_MAX_DIVERSITY_PERCENT = env_int("DROPGATE_CONTENT_MAX_DIVERSITY_PERCENT", 25)
+DROPGATE_CONTENT_SINGLE_ARTICLE_PERCENT = env_int("DROPGATE_CONTENT_SINGLE_ARTICLE_PERCENT", 80)
+# Synthetic traffic: bot-scored sessions with one of these reasons (fraud.scoring's codes for
+# uniform timing and inhuman speed),
+# aggregated per publisher and article over WINDOW_HOURS; MIN_SESSIONS of them open a case.
+DROPGATE_SYNTHETIC_WINDOW_HOURS = env_int("DROPGATE_SYNTHETIC_WINDOW_HOURS", 24)
+DROPGATE_SYNTHETIC_MIN_SESSIONS = env_int("DROPGATE_SYNTHETIC_MIN_SESSIONS", 5)
+DROPGATE_SYNTHETIC_REASONS = env_list(
+    "DROPGATE_SYNTHETIC_REASONS", "uniform_timing,inhuman_speed,inhuman_keys,reading_too_fast"
+)
+CELERY_BEAT_SCHEDULE["fraud-farming-scan"] = {
+    "task": "fraud.tasks.farming_scan",
+    "schedule": float(env_int("DROPGATE_FARMING_SCAN_SECONDS", 900)),
+}
+CELERY_BEAT_SCHEDULE["fraud-content-scan"] = {
+    "task": "fraud.tasks.content_scan",
+    "schedule": float(env_int("DROPGATE_CONTENT_SCAN_SECONDS", 600)),
+}
+CELERY_BEAT_SCHEDULE["fraud-synthetic-scan"] = {
+    "task": "fraud.tasks.synthetic_scan",
+    "schedule": float(env_int("DROPGATE_SYNTHETIC_SCAN_SECONDS", 900)),
+}
+
+# --- Fraud: bot model training data ---
+# Human mouse traces (SapiMouse CSV form) used by `fraud_train` and the model tests. Read in
+# place, never copied into the repository.
+DROPGATE_SAPIMOUSE_DIR = env_str(
+    "DROPGATE_SAPIMOUSE_DIR", str(BASE_DIR.parent / "shared" / "data" / "sapimouse")
+)

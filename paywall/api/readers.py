@@ -184,6 +184,16 @@ class UnlockInSerializer(serializers.Serializer):
     publisher = serializers.CharField(max_length=64, required=False)
     article = serializers.SlugField(max_length=200, help_text="The article's slug.")
     claim = ClaimInSerializer(required=False, allow_null=True)
+    telemetry_session = serializers.RegexField(
+        r"^(tls_[A-Za-z0-9_-]{22,36})?$",
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text=(
+            "The page's telemetry session (tls_…). The SDK always sends it, empty when the page "
+            "has no telemetry socket; leaving it out (or null) means an agent paying over HTTP."
+        ),
+    )
 
 
 class UnlockOutSerializer(serializers.Serializer):
@@ -226,6 +236,9 @@ class UnlockCreateApi(ReaderView):
             article=article,
             claim=claim,
             idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
+            telemetry_session=data.get("telemetry_session"),
+            user_agent=request.headers.get("User-Agent", "")[:512],
+            client_ip=IPRateThrottle().get_ident(request),
         )
         content_path = reverse(
             "paywall-content", kwargs={"pub": reader.publisher.key, "slug": article.slug}

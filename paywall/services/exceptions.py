@@ -28,6 +28,9 @@ __all__ = [
     "PublisherMismatch",
     "PublisherNotFound",
     "ReaderTokenInvalid",
+    "RiskChallenge",
+    "RiskRefused",
+    "VelocityLimited",
 ]
 
 
@@ -143,3 +146,36 @@ class PaymentRequired(DropgateError):
     def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None):
         super().__init__(message)
         self.details = details or {}
+
+
+class RiskRefused(DropgateError):
+    """The fraud checks refuse this unlock (the SDK shows state `blocked`, reason `risk`)."""
+
+    code = "risk_refused"
+    http_status = 403
+    default_message = "This unlock was refused by the risk checks."
+
+
+class RiskChallenge(DropgateError):
+    """The reader must pass a challenge first; `details` carries it (`{"challenge": {...}}`)."""
+
+    code = "risk_challenge"
+    http_status = 403
+    default_message = "Complete the challenge, then unlock again."
+
+    def __init__(self, message: str | None = None, *, challenge: dict[str, Any]):
+        super().__init__(message)
+        self.details = {"challenge": challenge}
+
+
+class VelocityLimited(DropgateError):
+    """Too many payments too fast for this reader, channel, device or publisher."""
+
+    code = "velocity_limited"
+    http_status = 429
+    default_message = "Too many unlocks in a short time; retry later."
+
+    def __init__(self, message: str | None = None, *, retry_after: int, limit: str = ""):
+        super().__init__(message)
+        self.retry_after = max(1, int(retry_after))
+        self.details = {"retry_after": self.retry_after, "limit": limit or None}

@@ -37,6 +37,7 @@ __all__ = [
     "paywall_public_origin",
     "publisher_check_origin",
     "publisher_create",
+    "publisher_origin_allowed",
     "publisher_sdk_config",
     "publisher_update",
     "request_origin",
@@ -221,6 +222,22 @@ def publisher_check_origin(
     if origin in publisher.allowed_origins or origin == paywall_public_origin():
         return
     raise OriginNotAllowed()
+
+
+def publisher_origin_allowed(publisher_ref: str, origin: str) -> bool:
+    """Whether a page of `origin` may stream telemetry for publisher `publisher_ref`.
+
+    fraud's telemetry socket calls it through DROPGATE_TELEMETRY_ORIGIN_CHECKER (fraud never
+    imports paywall). False for an unknown or inactive publisher, as for a foreign origin.
+    """
+    publisher = Publisher.objects.filter(key=publisher_ref).first()
+    if publisher is None:
+        return False
+    try:
+        publisher_check_origin(publisher=publisher, origin=origin)
+    except (OriginNotAllowed, PublisherInactive):
+        return False
+    return True
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -18,6 +19,9 @@ from channels_app.exceptions import ClaimRejected
 from channels_app.selectors import channel_snapshot
 from channels_app.services.claims import claim_accept
 from channels_app.signatures import MalformedInput, parse_channel_id
+from fraud.services.cases import case_open
+from fraud.services.decisions import risk_decide
+from fraud.types import RiskDecision
 from paywall import selectors
 from paywall.models import Article, Reader, Unlock
 from paywall.services.exceptions import (
@@ -26,6 +30,9 @@ from paywall.services.exceptions import (
     InvalidInput,
     PaymentRequired,
     PublisherMismatch,
+    RiskChallenge,
+    RiskRefused,
+    VelocityLimited,
 )
 from paywall.services.grants import grant_issue
 from paywall.services.pricing import price_quote
@@ -76,12 +83,72 @@ def _owned_channel_id(*, reader: Reader, channel_id: str) -> str:
     return canonical
 
 
+def _risk_check(
+    *,
+    reader: Reader,
+    article: Article,
+    channel_id: str,
+    amount_drops: int,
+    telemetry_session: str | None,
+    user_agent: str,
+    client_ip: str,
+) -> RiskDecision:
+    """fraud's decision on a charge about to be made: raises RiskRefused, RiskChallenge or
+    VelocityLimited; returns an allow or a hold."""
+    decision = risk_decide(
+        publisher_ref=article.publisher.key,
+        reader_ref=reader.public_id,
+        article_ref=article.slug,
+        channel_id=channel_id,
+        amount_drops=amount_drops,
+        telemetry_session=telemetry_session,
+        user_agent=user_agent,
+        client_ip=client_ip,
+    )
+    if decision.velocity_limit is not None:
+        raise VelocityLimited(
+            retry_after=decision.retry_after_seconds, limit=decision.velocity_limit
+        )
+    if decision.action == "refuse":
+        raise RiskRefused()
+    if decision.action == "challenge":
+        raise RiskChallenge(challenge=dict(decision.challenge or {}))
+    return decision
+
+
+def _hold_revenue(
+    *, reader: Reader, article: Article, unlock: Unlock, decision: RiskDecision, held_drops: int
+) -> None:
+    """A risky unlock was charged: hold the publisher's share of it (after the platform fee)
+    in a `risky_unlock` case for review."""
+    case_open(
+        kind="risky_unlock",
+        publisher_ref=article.publisher.key,
+        subject=reader.public_id,
+        evidence={
+            "article": article.slug,
+            "channel_id": unlock.channel_id,
+            "amount_drops": unlock.amount_drops,
+            "score": decision.score,
+            "reasons": list(decision.reasons),
+            "category": decision.category,
+            "decision": decision.record_id,
+        },
+        score=decision.score,
+        hold_drops=held_drops,
+        reader_refs=[reader.public_id],
+    )
+
+
 def unlock_article(
     *,
     reader: Reader,
     article: Article,
     claim: SubmittedClaim | None,
     idempotency_key: str = "",
+    telemetry_session: str | None = None,
+    user_agent: str = "",
+    client_ip: str = "",
 ) -> UnlockResult:
     """Give `reader` a grant for `article`, charging the claim if it has not paid before.
 
@@ -97,6 +164,11 @@ def unlock_article(
 
     With `idempotency_key`, a repeat of the same request returns the first result's amount
     (with a new grant); reusing the key for another article raises IdempotencyKeyReused.
+
+    Just before a claim is charged, fraud decides on it (`telemetry_session` names the page's
+    telemetry session; none means an agent): RiskRefused (403), RiskChallenge (403, with the
+    challenge) or VelocityLimited (429) charge nothing; a hold charges, then holds the
+    revenue in a `risky_unlock` case once the payment has committed.
     """
     if article.publisher_id != reader.publisher_id:
         raise PublisherMismatch()
@@ -118,6 +190,15 @@ def unlock_article(
     if claim is None:
         raise PaymentRequired(details=_payment_details(article, quote))
     channel_id = _owned_channel_id(reader=reader, channel_id=claim.channel_id)
+    decision = _risk_check(
+        reader=reader,
+        article=article,
+        channel_id=channel_id,
+        amount_drops=int(quote.drops),
+        telemetry_session=telemetry_session,
+        user_agent=user_agent,
+        client_ip=client_ip,
+    )
     publisher = article.publisher
     # Short enough for channels_app's 128-character reference; names payee, article, payer.
     reference = f"unlock:{publisher.key}:{article.pk}:{reader.public_id}"
@@ -159,6 +240,20 @@ def unlock_article(
         ):
             raise IdempotencyKeyReused() from exc
         raise
+    if decision.action == "hold":
+        # After the commit (at once outside an outer transaction); a failure to open the
+        # case is logged, never turned into an error for a payment that went through.
+        transaction.on_commit(
+            partial(
+                _hold_revenue,
+                reader=reader,
+                article=article,
+                unlock=unlock,
+                decision=decision,
+                held_drops=accepted.increment_drops - accepted.fee_drops,
+            ),
+            robust=True,
+        )
     # Kill tests: the payment is durable but the reader has had no answer; a retry must
     # re-enter at 0 rather than charge again.
     crash_point("unlock_after_commit")

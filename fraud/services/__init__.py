@@ -1,0 +1,1 @@
+"""Fraud services: they write."""
