@@ -4,6 +4,9 @@
  *
  *   paywall.js, paywall.<version>.js   the page script (current, and the copy publishers pin)
  *   frame.js,   frame.<version>.js     the signer frame
+ *   worker.js,  worker.<version>.js    the frame's fingerprint worker (started by the frame,
+ *                                      same origin as it; a Worker takes no SRI, see
+ *                                      docs/sdk-protocol.md, "Fingerprint")
  *   sri.json                           {"version", "files": {name: "sha384-<base64>"}}
  *
  * The output is deterministic: the same sources and version give the same bytes (nothing
@@ -31,6 +34,7 @@ const COMPILE_HINT = "//# allFunctionsCalledOnLoad\n";
 const BUNDLES = [
   { name: "paywall", entry: "src/paywall/index.js", hint: COMPILE_HINT },
   { name: "frame", entry: "src/frame/index.js", hint: "" },
+  { name: "worker", entry: "src/worker/index.js", hint: "" },
 ];
 
 // Neither bundle may need 'unsafe-eval' or 'unsafe-inline' from a CSP.

@@ -25,7 +25,7 @@ describe("bundle", () => {
 
   it("writes the current and versioned bundles and sri.json", () => {
     expect(readdirSync(a).sort()).toEqual(
-      ["frame.js", `frame.${version}.js`, "paywall.js", `paywall.${version}.js`, "sri.json"].sort(),
+      ["frame.js", `frame.${version}.js`, "paywall.js", `paywall.${version}.js`, "worker.js", `worker.${version}.js`, "sri.json"].sort(),
     );
   });
 
@@ -38,7 +38,7 @@ describe("bundle", () => {
   it("publishes sha384 SRI hashes of exactly those bytes", () => {
     const sri = JSON.parse(readFileSync(join(a, "sri.json"), "utf8"));
     expect(sri.version).toBe(version);
-    expect(Object.keys(sri.files).sort()).toEqual(["frame.js", `frame.${version}.js`, "paywall.js", `paywall.${version}.js`].sort());
+    expect(Object.keys(sri.files).sort()).toEqual(["frame.js", `frame.${version}.js`, "paywall.js", `paywall.${version}.js`, "worker.js", `worker.${version}.js`].sort());
     for (const [name, hash] of Object.entries(sri.files)) {
       const digest = createHash("sha384").update(readFileSync(join(a, name))).digest("base64");
       expect(hash).toBe(`sha384-${digest}`);
@@ -47,7 +47,7 @@ describe("bundle", () => {
   });
 
   it("is an IIFE without eval, inline styles or source maps, and paywall.js stays within 15 KB gzipped", () => {
-    for (const name of ["paywall.js", "frame.js"]) {
+    for (const name of ["paywall.js", "frame.js", "worker.js"]) {
       const text = readFileSync(join(a, name), "utf8");
       expect(text).not.toMatch(/sourceMappingURL/);
       expect(text).not.toMatch(/\beval\(|new Function\(/);
@@ -55,6 +55,14 @@ describe("bundle", () => {
       expect(text).toContain(`Dropgate ${name} ${version}`);
     }
     expect(gzipSync(readFileSync(join(a, "paywall.js"))).length).toBeLessThanOrEqual(15 * 1024);
+  });
+
+  it("starts no blob: worker (which a CSP would have to allow); the worker is its own file", () => {
+    for (const name of ["paywall.js", "frame.js", "worker.js"]) {
+      expect(readFileSync(join(a, name), "utf8")).not.toMatch(/createObjectURL|blob:/);
+    }
+    const worker = readFileSync(join(a, "worker.js"), "utf8");
+    expect(worker).not.toMatch(/fetch\(|XMLHttpRequest|WebSocket|importScripts/);
   });
 
   it("opens paywall.js with V8's compile hint, so its functions compile with the script", () => {

@@ -19,6 +19,7 @@ import { parseDrops } from "../shared/drops.js";
 import { createApi } from "./api.js";
 import { SdkError, toWireError } from "./errors.js";
 import { createKeyring } from "./keys.js";
+import { probeWorker, workerUrlOf } from "./probe.js";
 import { createLock } from "./lock.js";
 import { createMeter } from "./meter.js";
 import { createSigner } from "./signer.js";
@@ -64,12 +65,13 @@ function narrow(origins, list) {
 
 const HANDLERS = {
   hello: (signer) => signer.hello(),
-  unlock: (signer, request) => signer.unlock(request.article),
+  unlock: (signer, request) => signer.unlock(request.article, { telemetrySession: request.telemetrySession }),
   restore: (signer, request) => signer.restore(request.articles),
   status: (signer) => signer.status(),
   setCap: (signer) => signer.setCap(),
   topUp: (signer) => signer.topUp(),
   closeChannel: (signer) => signer.closeChannel(),
+  probe: (signer, request, probe) => probe(),
 };
 
 /**
@@ -105,6 +107,13 @@ export function bootFrame(win, deps = {}) {
   const listed = parseOriginList(data.allowedOrigins);
   let allowedOrigins = narrow(parentOrigin ? [parentOrigin] : listed || [], listed);
   const faucet = data.faucet !== "false";
+  const workerUrl = deps.workerUrl || workerUrlOf(doc, win.location, data.version);
+  let probed = null;
+  // The worker half of the page's fingerprint: started on the page's first `probe`, once.
+  const probe = () => {
+    probed = probed || probeWorker({ url: workerUrl, Worker: deps.Worker === undefined ? win.Worker : deps.Worker });
+    return probed;
+  };
 
   const ready = (async () => {
     if (!publisher) throw new SdkError("publisher_not_found", "The frame was opened without a publisher.");
@@ -154,11 +163,11 @@ export function bootFrame(win, deps = {}) {
         return;
       }
       if (!pageOrigin) pageOrigin = event.origin; // no ancestorOrigins nor referrer: a listed origin
-      const result = await HANDLERS[request.type](signer, request);
+      const result = await HANDLERS[request.type](signer, request, probe);
       post(makeReply(id, result));
     } catch (err) {
       const wire = toWireError(err);
-      post(makeErrorReply(id, wire.code, wire.message));
+      post(makeErrorReply(id, wire.code, wire.message, wire.details));
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * One error type for everything the frame reports: the server's error envelope
  * (`{"error": {"code", "message", ...}}`) and the frame's own refusals share it, so a reply to
- * the page is always `{code, message}` with a stable snake_case code.
+ * the page is always `{code, message, details?}` with a stable snake_case code.
  */
 export class SdkError extends Error {
   /**
@@ -19,8 +19,11 @@ export class SdkError extends Error {
   }
 }
 
-/** What goes into a reply: unknown failures become `internal_error` without their text. */
+/**
+ * What goes into a reply: unknown failures become `internal_error` without their text. The
+ * details are filtered again by makeErrorReply (only a challenge and retry_after cross).
+ */
 export function toWireError(error) {
-  if (error instanceof SdkError) return { code: error.code, message: error.message };
+  if (error instanceof SdkError) return { code: error.code, message: error.message, details: error.details };
   return { code: "internal_error", message: "The payment frame hit an unexpected error." };
 }

@@ -3,7 +3,7 @@
  * Everything money-related is decided here, from the server's answers and the reader's
  * clicks in the frame — never from what the page says beyond the article's slug.
  *
- * unlock(article):
+ * unlock(article, {telemetrySession}): (each request below names the page's telemetry session)
  *   1. POST unlocks without a claim → 200 (paid before: re-entry at 0) or 402 with the price;
  *   2. the cap is checked against the server's price;
  *   3. no open channel → confirmation in the frame, faucet (sandbox) and channel create;
@@ -196,10 +196,10 @@ export function createSigner({
   }
 
   /** Steps 1–4 of unlock, under the lock. Resolves with the unlock body and what it charged. */
-  async function payFor(article) {
+  async function payFor(article, telemetrySession) {
     let payment;
     try {
-      return { body: await transport.unlock({ article }), charged: 0n };
+      return { body: await transport.unlock({ article, telemetrySession }), charged: 0n };
     } catch (err) {
       if (!(err instanceof SdkError) || err.code !== "payment_required") throw err;
       payment = err.details || {};
@@ -243,7 +243,7 @@ export function createSigner({
       const claim = await signClaim(keyring, channel.channelId, amount);
       let body;
       try {
-        body = await transport.unlock({ article, claim, idempotencyKey });
+        body = await transport.unlock({ article, claim, idempotencyKey, telemetrySession });
       } catch (err) {
         if (isUncertain(err)) throw err; // the reservation stays until the next resync
         await meter.release(channel.channelId);
@@ -350,10 +350,14 @@ export function createSigner({
       return { reader: Boolean(reader), channel: channelView(s.channel), capDrops: dropsToNumber(s.capDrops) };
     },
 
-    async unlock(article) {
+    /**
+     * `telemetrySession`: the page's telemetry session id (checked by the message parser),
+     * sent with each unlock request so the server can score it; never trusted for money.
+     */
+    async unlock(article, { telemetrySession = null } = {}) {
       const { body, charged } = await lock.run(async () => {
         await ensureReader();
-        return payFor(article);
+        return payFor(article, telemetrySession);
       });
       const html = await fetchContent(body, article);
       return { article, amountDrops: dropsToNumber(charged), html };

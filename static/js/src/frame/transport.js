@@ -3,7 +3,8 @@
  * POST /api/v1/unlocks (docs/sdk-protocol.md, "Reader websocket").
  *
  * - Socket: first frame `{type: "auth", publisher, token}` → `{type: "ready"}`; then
- *   `{type: "unlock", id, article, claim?, idempotency_key?}` → `{type: "unlock.result", id, ...}` or
+ *   `{type: "unlock", id, article, claim?, idempotency_key?, telemetry_session?}` →
+ *   `{type: "unlock.result", id, ...}` or
  *   `{type: "error", id, status, error}`. Close 4401 (bad token), 4403 (origin) and 4413
  *   (oversize) are not healed by reconnecting: the socket stays off and HTTP reports the error.
  * - Any other loss reconnects with exponential backoff and jitter (`backoffDelay`), and the
@@ -198,7 +199,7 @@ export function createTransport({
     return connecting;
   }
 
-  function sendOverSocket(article, claim, idempotencyKey) {
+  function sendOverSocket(article, claim, idempotencyKey, telemetrySession) {
     return new Promise((resolve, reject) => {
       const id = nextId++;
       const timer = setTimer(() => {
@@ -209,6 +210,9 @@ export function createTransport({
       const msg = { type: "unlock", id, article };
       if (claim) msg.claim = claim;
       if (idempotencyKey) msg.idempotency_key = idempotencyKey;
+      // Always named, "" when the page has none: the server tells a reader whose page sent
+      // no telemetry apart from an agent paying over plain HTTP (which names none).
+      msg.telemetry_session = telemetrySession || "";
       try {
         socket.send(JSON.stringify(msg));
       } catch {
@@ -219,9 +223,10 @@ export function createTransport({
     });
   }
 
-  async function sendOverHttp(article, claim, idempotencyKey) {
+  async function sendOverHttp(article, claim, idempotencyKey, telemetrySession) {
     const body = { publisher, article };
     if (claim) body.claim = claim;
+    body.telemetry_session = telemetrySession || "";
     const headers = idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {};
     for (let attempt = 0; ; attempt++) {
       try {
@@ -255,19 +260,19 @@ export function createTransport({
      * over the socket); rejects with SdkError (402 `payment_required` carries the price in
      * `details`).
      */
-    async unlock({ article, claim = null, idempotencyKey = null }) {
+    async unlock({ article, claim = null, idempotencyKey = null, telemetrySession = null }) {
       if (state === "idle" && failures >= maxReconnects) failures = maxReconnects - 1;
       if (state === "idle" && !connecting) connect(); // in the background; HTTP serves now
       if (state === "connecting" && connecting) await connecting;
       if (state === "ready" && socket) {
         try {
-          return await sendOverSocket(article, claim, idempotencyKey);
+          return await sendOverSocket(article, claim, idempotencyKey, telemetrySession);
         } catch (err) {
           if (!(err instanceof SdkError) || err.code !== "network_error") throw err;
           // Lost or timed out: HTTP repeats it, which is safe (see above).
         }
       }
-      return sendOverHttp(article, claim, idempotencyKey);
+      return sendOverHttp(article, claim, idempotencyKey, telemetrySession);
     },
 
     close() {

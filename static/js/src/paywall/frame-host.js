@@ -9,15 +9,16 @@
 import { acceptFromFrame, makeRequest } from "../shared/messages.js";
 
 export class FrameRequestError extends Error {
-  constructor(code, message) {
+  constructor(code, message, details = null) {
     super(message || code);
     this.name = "FrameRequestError";
     this.code = code;
+    this.details = details || {}; // the checked error details (a challenge, retry_after)
   }
 }
 
 /** Wait for a reply this long (an unlock may wait for the reader's confirmation). */
-export const TIMEOUTS = Object.freeze({ hello: 20_000, status: 30_000, restore: 60_000, default: 15 * 60_000 });
+export const TIMEOUTS = Object.freeze({ hello: 20_000, status: 30_000, restore: 60_000, probe: 10_000, default: 15 * 60_000 });
 
 /**
  * @param {object} options
@@ -78,7 +79,7 @@ export function createFrameHost({ window: win, origin, publisher, onEvent = () =
       pending.delete(msg.id);
       win.clearTimeout(entry.timer);
       if (msg.ok) entry.resolve(msg.result);
-      else entry.reject(new FrameRequestError(msg.error.code, msg.error.message));
+      else entry.reject(new FrameRequestError(msg.error.code, msg.error.message, msg.error.details));
     } else if (msg.type === "show") {
       show();
     } else if (msg.type === "hide") {

@@ -19,13 +19,31 @@
  *   timeout; `setTimeout` where there is none) or at the reader's first interaction with the
  *   page, whichever comes first. When its hello says the reader exists, the page asks it to
  *   `restore` the articles this reader paid before: they unlock without a click, at 0.
+ *
+ * Telemetry (docs/sdk-protocol.md, "Telemetry socket"): the sources (`telemetry/sources.js`)
+ * listen from the start, passively, and only push numbers; the telemetry socket opens when the
+ * browser is idle after the gate, and the fingerprint is computed in a later idle callback.
+ * An unlock first flushes the buffered telemetry (bounded wait), and names the telemetry
+ * session to the frame; an unlock answered with `risk_challenge` shows the press-and-hold
+ * challenge (`challenge.js`) and is retried once if the server says it passed.
  */
 import { requestJson } from "../frame/api.js";
+import { createHoldButton, parseChallenge } from "./challenge.js";
 import { formatXrp } from "../shared/drops.js";
 import { isSlug, originOf } from "../shared/messages.js";
 import { createFrameHost } from "./frame-host.js";
 import { adoptPaywallStyles } from "./styles.js";
-import { startTelemetry } from "./telemetry.js";
+import {
+  flushTelemetrySources,
+  registerTelemetrySource,
+  startTelemetry,
+  stopTelemetry,
+  telemetrySources,
+} from "./telemetry.js";
+import { createTelemetryConnection, telemetryUrl } from "./telemetry/connection.js";
+import { collectFingerprint } from "./telemetry/fingerprint/index.js";
+import { workerFingerprint } from "./telemetry/fingerprint/worker.js";
+import { pageSources } from "./telemetry/sources.js";
 
 export const VERSION = typeof __DROPGATE_VERSION__ === "string" ? __DROPGATE_VERSION__ : "dev";
 export const STATE_EVENT = "paywall:statechange";
@@ -35,6 +53,7 @@ const BLOCKED_REASONS = {
   cap_exceeded: "cap",
   cancelled: "cancelled",
   channel_exhausted: "channel_exhausted",
+  velocity_limited: "risk",
 };
 
 /** A reply's error code → [state, reason]. */
@@ -50,6 +69,7 @@ const NOTES = {
   cancelled: "Payment cancelled.",
   channel_exhausted: "Your payment channel is empty. Top it up under Wallet.",
   risk: "This payment was refused by the fraud checks.",
+  velocity: "Too many payments in a short time.",
   compliance: "This payment is not available for your account or region.",
 };
 
@@ -59,6 +79,18 @@ export const MAX_SLUGS = 100;
 export const FRAME_IDLE_TIMEOUT_MS = 1500;
 /** Where there is no requestIdleCallback. */
 export const FRAME_FALLBACK_DELAY_MS = 50;
+/** The longest an unlock waits for the buffered telemetry to be acknowledged. */
+export const FLUSH_BEFORE_UNLOCK_MS = 1500;
+/** How long the challenge waits for the reader's hold, then for the server's result. */
+export const CHALLENGE_WAIT_MS = 60_000;
+/** Presses released too early before the challenge counts as failed (a script clicking it). */
+export const MAX_SHORT_HOLDS = 5;
+export const CHALLENGE_RESULT_TIMEOUT_MS = 15_000;
+
+/** The real telemetry socket for a page (tests pass their own factory). */
+function defaultTelemetry({ origin, publisher, fingerprint }) {
+  return createTelemetryConnection({ url: telemetryUrl(origin, publisher), fingerprint });
+}
 
 function chunks(list) {
   const out = [];
@@ -71,6 +103,15 @@ export function gateReason(err) {
   if (err && err.status > 0) return err.code || `http_${err.status}`;
   if (err && err.details && err.details.timeout) return "network_error";
   return "origin_not_allowed"; // no readable answer: refused by CORS, or unreachable
+}
+
+/** Run `fn`; a failure in the telemetry never reaches the publisher's page. */
+function safe(fn) {
+  try {
+    return fn();
+  } catch {
+    return null;
+  }
 }
 
 function defaultIdle(win) {
@@ -97,7 +138,14 @@ function priceLabel(teaser) {
  *   `idle` schedules the frame's creation (default: requestIdleCallback, else setTimeout)
  * @returns {object|null} the `window.Dropgate` API, or null when the tag is unusable
  */
-export function startPaywall({ window: win, script, fetch: fetchImpl, createHost = createFrameHost, idle }) {
+export function startPaywall({
+  window: win,
+  script,
+  fetch: fetchImpl,
+  createHost = createFrameHost,
+  idle,
+  connectTelemetry = defaultTelemetry,
+}) {
   const doc = win.document;
   const doFetch = fetchImpl || win.fetch.bind(win);
   const whenIdle = idle || defaultIdle(win);
@@ -125,7 +173,13 @@ export function startPaywall({ window: win, script, fetch: fetchImpl, createHost
   });
 
   adoptPaywallStyles(doc);
+  const running = telemetrySources();
+  for (const source of pageSources(win)) {
+    if (!running.includes(source.name)) registerTelemetrySource(source);
+  }
   startTelemetry();
+  let fingerprint = null; // computed once, when idle
+  const telemetry = safe(() => connectTelemetry({ window: win, origin, publisher, fingerprint: () => fingerprint }));
 
   // --- rendering -------------------------------------------------------------------------------
 
@@ -203,7 +257,7 @@ export function startPaywall({ window: win, script, fetch: fetchImpl, createHost
     if (entry.title) entry.button.setAttribute("aria-label", `${name}: ${entry.title}`);
   }
 
-  function setState(entry, state, { reason = null, amountDrops = 0 } = {}) {
+  function setState(entry, state, { reason = null, amountDrops = 0, note: noteText = null } = {}) {
     const { article, button, note } = entry;
     const first = entry.state === null && state === "locked"; // the template shows it already
     entry.state = state;
@@ -227,7 +281,7 @@ export function startPaywall({ window: win, script, fetch: fetchImpl, createHost
       if (state === "unlocked") {
         note.textContent = amountDrops > 0 ? `Unlocked: paid ${formatXrp(amountDrops)} XRP.` : "Unlocked: paid before.";
       } else if (state === "blocked") {
-        note.textContent = NOTES[reason] || "This payment was refused.";
+        note.textContent = noteText || NOTES[reason] || "This payment was refused.";
       } else if (state === "error") {
         note.textContent = `Could not unlock (${reason}). Please try again.`;
       } else {
@@ -346,8 +400,14 @@ export function startPaywall({ window: win, script, fetch: fetchImpl, createHost
     const run = (async () => {
       for (const entry of list) setState(entry, "pending");
       try {
-        const h = await frame();
-        const result = await h.request("unlock", { article: slug });
+        let result;
+        try {
+          result = await requestUnlock(slug);
+        } catch (err) {
+          if (!err || err.code !== "risk_challenge") throw err;
+          if (!(await challenge(list, err.details && err.details.challenge))) throw err;
+          result = await requestUnlock(slug); // once: a second challenge blocks
+        }
         if (!result || typeof result.html !== "string") {
           throw Object.assign(new Error("bad reply"), { code: "bad_response" });
         }
@@ -357,7 +417,8 @@ export function startPaywall({ window: win, script, fetch: fetchImpl, createHost
         return { article: slug, state: "unlocked", amountDrops, reason: null };
       } catch (err) {
         const [state, reason] = classifyError(err && err.code);
-        for (const entry of list) setState(entry, state, { reason });
+        const note = err && err.code === "velocity_limited" ? velocityNote(err) : null;
+        for (const entry of list) setState(entry, state, { reason, note });
         return { article: slug, state, amountDrops: 0, reason };
       } finally {
         inflight.delete(slug);
@@ -365,6 +426,79 @@ export function startPaywall({ window: win, script, fetch: fetchImpl, createHost
     })();
     inflight.set(slug, run);
     return run;
+  }
+
+  /** The unlock request, after the buffered telemetry went out (or the wait ran out). */
+  async function requestUnlock(slug) {
+    const [h] = await Promise.all([frame(), flushTelemetry()]);
+    const fields = { article: slug };
+    const session = telemetry && telemetry.session;
+    if (session) fields.telemetrySession = session;
+    return h.request("unlock", fields);
+  }
+
+  function flushTelemetry() {
+    flushTelemetrySources();
+    return telemetry ? telemetry.flush(FLUSH_BEFORE_UNLOCK_MS) : Promise.resolve(false);
+  }
+
+  function velocityNote(err) {
+    const after = err.details && err.details.retry_after;
+    return Number.isSafeInteger(after) && after > 0
+      ? `${NOTES.velocity} Please try again in ${after} s.`
+      : `${NOTES.velocity} Please try again later.`;
+  }
+
+  /**
+   * The press-and-hold challenge in each of the article's bars (in place of its unlock
+   * button). Resolves true when the server says the hold passed; false when the challenge is
+   * unusable, the reader does not hold within CHALLENGE_WAIT_MS or lets go too early
+   * MAX_SHORT_HOLDS times, or the result is a fail or does not come.
+   */
+  async function challenge(list, details) {
+    const spec = parseChallenge(details);
+    if (!spec || !telemetry || telemetry.state === "disabled") return false;
+    const holds = [];
+    let timer = null;
+    let giveUp;
+    const gaveUp = new Promise((resolve) => {
+      giveUp = () => resolve(null);
+    });
+    let shorts = 0;
+    try {
+      for (const entry of list) {
+        const hold = createHoldButton({
+          document: doc,
+          holdMs: spec.holdMs,
+          onShort: () => {
+            entry.note.textContent = "Keep holding until the button is full.";
+            if (++shorts >= MAX_SHORT_HOLDS) giveUp();
+          },
+        });
+        const hadFocus = doc.activeElement === entry.button;
+        hold.button.setAttribute("aria-describedby", entry.note.id);
+        entry.button.after(hold.button);
+        entry.button.hidden = true;
+        entry.article.setAttribute("data-paywall-challenge", spec.kind);
+        entry.note.textContent = "Press and hold the button to confirm you are a person.";
+        if (hadFocus) hold.button.focus();
+        holds.push([entry, hold]);
+      }
+      timer = win.setTimeout(giveUp, CHALLENGE_WAIT_MS);
+      const events = await Promise.race([...holds.map(([, hold]) => hold.done), gaveUp]);
+      if (!events) return false;
+      for (const [entry] of holds) entry.note.textContent = "Checking…";
+      return (await telemetry.challenge(spec.id, events, CHALLENGE_RESULT_TIMEOUT_MS)) === true;
+    } finally {
+      if (timer !== null) win.clearTimeout(timer);
+      for (const [entry, hold] of holds) {
+        const hadFocus = doc.activeElement === hold.button;
+        hold.button.remove();
+        entry.button.hidden = false;
+        entry.article.removeAttribute("data-paywall-challenge");
+        if (hadFocus) entry.button.focus();
+      }
+    }
   }
 
   async function status() {
@@ -423,6 +557,7 @@ export function startPaywall({ window: win, script, fetch: fetchImpl, createHost
     markScanned();
     if (articles.size === 0) {
       openGate("frame_unavailable");
+      endTelemetry();
       return;
     }
     const base = `${apiBase}publishers/${encodeURIComponent(publisher)}/articles?slugs=`;
@@ -437,6 +572,7 @@ export function startPaywall({ window: win, script, fetch: fetchImpl, createHost
       eachEntry((entry) => {
         if (entry.state === "locked") setState(entry, "error", { reason });
       });
+      endTelemetry();
       return;
     }
     openGate(null);
@@ -444,6 +580,38 @@ export function startPaywall({ window: win, script, fetch: fetchImpl, createHost
       watchInteraction(true);
       whenIdle(ensureHost);
     }
+    if (telemetry) whenIdle(startTelemetrySocket);
+  }
+
+  // --- telemetry -------------------------------------------------------------------------------
+
+  function startTelemetrySocket() {
+    safe(() => telemetry.start());
+    // The fingerprint is the heaviest thing the page script measures: one more idle callback.
+    whenIdle(() => {
+      collectFingerprint({
+        window: win,
+        worker: () => workerFingerprint(() => frame().then((h) => h.request("probe"))),
+      }).then(
+        (value) => {
+          fingerprint = value;
+        },
+        () => undefined,
+      );
+    });
+    win.addEventListener(
+      "pagehide",
+      () => {
+        flushTelemetrySources();
+        safe(() => telemetry.sendNow());
+      },
+      { passive: true },
+    );
+  }
+
+  function endTelemetry() {
+    stopTelemetry();
+    if (telemetry) safe(() => telemetry.close());
   }
 
   const api = Object.freeze({

@@ -2,6 +2,9 @@
  * The page script's styles, adopted as a constructed stylesheet (no <style>, no style="",
  * so a publisher's CSP needs no 'unsafe-inline'). Every selector is scoped to `dg-` classes.
  *
+ * The challenge button fills from the left while it is held, over `--dg-hold` (set per
+ * challenge through the CSSOM, not a style attribute).
+ *
  * The unlock bar keeps one height in every state, and the button a minimum width, so that
  * the price arriving or the state changing does not move the page.
  */
@@ -12,6 +15,9 @@ export const PAYWALL_CSS = `
 .dg-unlock{flex:0 0 auto;box-sizing:border-box;min-width:16em;height:40px;padding:0 16px;border-radius:8px;border:1px solid #0b5cad;background:#0b5cad;color:#fff;font:inherit;font-weight:600;white-space:nowrap;cursor:pointer}
 .dg-unlock[aria-disabled="true"]{opacity:.7;cursor:progress}
 .dg-unlock:focus-visible,.dg-wallet>summary:focus-visible,.dg-wallet-panel button:focus-visible{outline:3px solid #f0a500;outline-offset:2px}
+.dg-challenge{position:relative;overflow:hidden;touch-action:none;user-select:none;-webkit-user-select:none}
+.dg-challenge::before{content:"";position:absolute;inset:0;background:#fff6;transform:scaleX(0);transform-origin:left;pointer-events:none}
+.dg-holding::before{transform:none;transition:transform var(--dg-hold,.8s) linear}
 .dg-price{font-variant-numeric:tabular-nums}
 .dg-note{flex:1 1 auto;min-width:0;font-size:.9em;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .dg-wallet{flex:0 0 auto;margin-left:auto;position:relative;font-size:.9em}

@@ -1,36 +1,40 @@
 /**
- * Telemetry sources: the extension point for the fraud work (bot scoring).
+ * The registry of telemetry sources and their bounded buffer (docs/sdk-protocol.md,
+ * "Telemetry socket").
  *
  * Modelled on FingerprintJS BotD: a *source* collects exactly one signal and nothing else;
- * detectors (pure functions over what the sources collected) live on the server. A source is
+ * detectors (pure functions over what the sources collected) live in `detectors/` and on the
+ * server. A source is
  *
- *   { name: string, start(emit: (data) => void): (() => void) | void }
+ *   { name: string, start(emit: (data) => void): (() => void) | void, flush?(): void }
  *
- * `start` begins collecting and returns a function that stops it; `emit` records one sample.
- * Each source lives in its own module (`paywall/telemetry/<name>.js`, with its test beside it)
- * and is registered with `registerTelemetrySource(source)` from this module's callers.
+ * `start` begins collecting and returns a function that stops it; `emit` records one sample
+ * (the source stamps its own time); `flush`, when given, emits what the source holds back
+ * (dwell time) before an unlock. Each source lives in its own module (`telemetry/<name>.js`,
+ * its test in `test/paywall/telemetry/`), and `telemetry/sources.js` lists them.
  *
- * The page script calls `startTelemetry()` once at start. Samples go to a bounded buffer that
- * the telemetry transport (the fraud websocket, not built yet) drains with `drainTelemetry()`.
- * Today no source is registered, so nothing is collected: this module is the registry and
- * its lifecycle, not a signal.
+ * The page script calls `startTelemetry()` once at start. Samples go to a bounded buffer
+ * (oldest dropped first, and counted) that the telemetry connection reads with
+ * `bufferedTelemetry()` and trims with `consumeTelemetry(n)` once a batch is sent.
  */
 
-const MAX_BUFFERED = 512;
+/** The buffer's bound: four default batches (8 s of continuous movement at 60 Hz, and more). */
+export const MAX_BUFFERED = 2048;
 
 const sources = new Map(); // name → {source, stop}
 const buffer = [];
 let started = false;
-let dropped = 0;
-let now = () => Date.now();
+let dropped = 0; // since the last drainTelemetry()
+let droppedTotal = 0;
 
 function emitterFor(name) {
   return (data) => {
     if (buffer.length >= MAX_BUFFERED) {
       buffer.shift();
       dropped++;
+      droppedTotal++;
     }
-    buffer.push({ source: name, t: now(), data });
+    buffer.push({ source: name, data });
   };
 }
 
@@ -64,8 +68,7 @@ export function registerTelemetrySource(source) {
 }
 
 /** Start every registered source (idempotent). Returns the names of the running sources. */
-export function startTelemetry({ clock } = {}) {
-  if (clock) now = clock;
+export function startTelemetry() {
   if (!started) {
     started = true;
     for (const entry of sources.values()) startSource(entry);
@@ -88,6 +91,32 @@ export function drainTelemetry() {
   const lost = dropped;
   dropped = 0;
   return { samples, dropped: lost };
+}
+
+/** The samples not sent yet, oldest first (the live buffer: read it, do not change it). */
+export function bufferedTelemetry() {
+  return buffer;
+}
+
+/** Remove the `n` oldest samples (they went out in a batch). */
+export function consumeTelemetry(n) {
+  buffer.splice(0, n);
+}
+
+/** How many samples were dropped because the buffer was full, since the page started. */
+export function droppedTelemetry() {
+  return droppedTotal;
+}
+
+/** Ask each running source to emit what it holds back (before an unlock). */
+export function flushTelemetrySources() {
+  for (const entry of sources.values()) {
+    try {
+      if (typeof entry.source.flush === "function") entry.source.flush();
+    } catch {
+      /* a failing source never breaks the page */
+    }
+  }
 }
 
 export function telemetrySources() {

@@ -14,13 +14,17 @@ export const PROTOCOL_VERSION = 1;
 /** Requests the page may send, each with the fields it carries. */
 export const REQUESTS = Object.freeze({
   hello: [],
-  unlock: ["article"],
+  unlock: ["article", "telemetrySession"],
   restore: ["articles"],
   status: [],
   setCap: [],
   topUp: [],
   closeChannel: [],
+  probe: [],
 });
+
+/** Request fields that may be left out. */
+const OPTIONAL = new Set(["telemetrySession"]);
 
 /** Events the frame may send. */
 export const EVENTS = Object.freeze(["show", "hide", "channel"]);
@@ -40,6 +44,9 @@ const SLUG_RE = /^[-a-zA-Z0-9_]{1,200}$/;
 export const MAX_RESTORE_ARTICLES = 100;
 const CODE_RE = /^[a-z0-9_]{1,64}$/;
 const STRING_ID_RE = /^[-\w]{1,64}$/;
+/** A telemetry session id, as the telemetry socket's hello gives it. */
+export const TELEMETRY_SESSION_RE = /^tls_[A-Za-z0-9_-]{22,64}$/;
+const CHALLENGE_ID_RE = /^chl_[A-Za-z0-9_-]{1,64}$/;
 
 export function isSlug(value) {
   return typeof value === "string" && SLUG_RE.test(value);
@@ -74,7 +81,9 @@ export function makeRequest(type, id, fields = {}) {
   if (!names) throw new TypeError(`unknown request type ${type}`);
   if (!isId(id)) throw new TypeError("bad request id");
   const msg = { dg: PROTOCOL_VERSION, type, id };
-  for (const name of names) msg[name] = fields[name];
+  for (const name of names) {
+    if (fields[name] !== undefined && fields[name] !== null) msg[name] = fields[name];
+  }
   if (!parseRequest(msg)) throw new TypeError(`invalid ${type} request`);
   return msg;
 }
@@ -83,14 +92,36 @@ export function makeReply(id, result) {
   return { dg: PROTOCOL_VERSION, type: "reply", id, ok: true, result: result ?? null };
 }
 
-export function makeErrorReply(id, code, message) {
-  return {
-    dg: PROTOCOL_VERSION,
-    type: "reply",
-    id,
-    ok: false,
-    error: { code: CODE_RE.test(code) ? code : "internal_error", message: String(message || "") },
-  };
+export function makeErrorReply(id, code, message, details) {
+  const error = { code: CODE_RE.test(code) ? code : "internal_error", message: String(message || "") };
+  const kept = errorDetails(details);
+  if (kept) error.details = kept;
+  return { dg: PROTOCOL_VERSION, type: "reply", id, ok: false, error };
+}
+
+/**
+ * The error details that cross to the page, checked, or null: a challenge
+ * (`{id, kind, hold_ms}` of a `risk_challenge`) and `retry_after` (seconds, of a
+ * `velocity_limited`). Nothing else of the server's error does.
+ */
+export function errorDetails(details) {
+  if (!isObject(details)) return null;
+  const out = {};
+  const c = details.challenge;
+  if (
+    isObject(c) &&
+    typeof c.id === "string" &&
+    CHALLENGE_ID_RE.test(c.id) &&
+    typeof c.kind === "string" &&
+    CODE_RE.test(c.kind) &&
+    Number.isSafeInteger(c.hold_ms) &&
+    c.hold_ms > 0 &&
+    c.hold_ms <= 60_000
+  ) {
+    out.challenge = { id: c.id, kind: c.kind, hold_ms: c.hold_ms };
+  }
+  if (Number.isSafeInteger(details.retry_after) && details.retry_after >= 0) out.retry_after = details.retry_after;
+  return Object.keys(out).length ? out : null;
 }
 
 export function makeEvent(type, fields = {}) {
@@ -109,8 +140,12 @@ export function parseRequest(data) {
   if (!names || !isId(data.id)) return null;
   const msg = { type: data.type, id: data.id };
   for (const name of names) {
+    if (OPTIONAL.has(name) && (data[name] === undefined || data[name] === null)) continue;
     if (name === "article" && !isSlug(data.article)) return null;
     if (name === "articles" && !isSlugList(data.articles)) return null;
+    if (name === "telemetrySession" && !(typeof data[name] === "string" && TELEMETRY_SESSION_RE.test(data[name]))) {
+      return null;
+    }
     msg[name] = name === "articles" ? [...data.articles] : data[name];
   }
   return msg;
@@ -124,12 +159,10 @@ export function parseFrameMessage(data) {
     if (data.ok) return { type: "reply", id: data.id, ok: true, result: data.result ?? null };
     const err = data.error;
     if (!isObject(err) || typeof err.code !== "string" || !CODE_RE.test(err.code)) return null;
-    return {
-      type: "reply",
-      id: data.id,
-      ok: false,
-      error: { code: err.code, message: typeof err.message === "string" ? err.message : "" },
-    };
+    const error = { code: err.code, message: typeof err.message === "string" ? err.message : "" };
+    const details = errorDetails(err.details);
+    if (details) error.details = details;
+    return { type: "reply", id: data.id, ok: false, error };
   }
   if (data.type === "show" || data.type === "hide") return { type: data.type };
   if (data.type === "channel") {

@@ -96,7 +96,9 @@ describe("createApi", () => {
 
 describe("wire errors", () => {
   it("pass SdkErrors through and hide everything else", () => {
-    expect(toWireError(new SdkError("cap_exceeded", "over"))).toEqual({ code: "cap_exceeded", message: "over" });
+    expect(toWireError(new SdkError("cap_exceeded", "over"))).toEqual({ code: "cap_exceeded", message: "over", details: {} });
+    const challenge = { id: "chl_abc", kind: "press_hold", hold_ms: 800 };
+    expect(toWireError(new SdkError("risk_challenge", "hold", { details: { challenge } })).details).toEqual({ challenge });
     expect(toWireError(new Error("secret rdt_123"))).toEqual({
       code: "internal_error",
       message: "The payment frame hit an unexpected error.",

@@ -47,6 +47,8 @@ function boot(server = createFakeServer(), options = {}) {
     WebSocket: RefusedSocket,
     locks: null,
     ui: { requireTrusted: false, armDelayMs: 0 },
+    Worker: null,
+    ...(options.deps || {}),
   });
   return { ...w, server, started };
 }
@@ -226,5 +228,46 @@ describe("signer frame", () => {
     post(makeRequest("hello", 1));
     await new Promise((r) => setTimeout(r, 20));
     expect(parent.received.every((r) => r.message.ok === false)).toBe(true);
+  });
+});
+
+describe("telemetry in the frame", () => {
+  beforeEach(() => {
+    document.body.innerHTML = "";
+  });
+
+  it("probe: runs the fingerprint worker (same origin, versioned file) once and answers its report", async () => {
+    const facts = { hw_concurrency: 8, languages: ["en"], platform: "Linux x86_64", tz: "UTC", webgl_renderer: "ANGLE" };
+    const made = [];
+    class FakeWorker {
+      constructor(url) {
+        made.push(url);
+        setTimeout(() => this.onmessage({ data: { dg: 1, type: "probe", worker: facts } }), 0);
+      }
+      terminate() {}
+    }
+    const { parent, post } = boot(createFakeServer(), { attributes: 'data-version="0.2.0"', deps: { Worker: FakeWorker } });
+    post(makeRequest("probe", 1));
+    post(makeRequest("probe", 2));
+    await until(() => replies(parent).length === 2);
+    expect(replies(parent).map((r) => r.message.result)).toEqual([{ worker: facts }, { worker: facts }]);
+    expect(made).toEqual(["https://pay.example/static/js/worker.0.2.0.js"]);
+  });
+
+  it("probe without Worker support answers worker: null", async () => {
+    const { parent, post } = boot();
+    post(makeRequest("probe", 1));
+    await until(() => replies(parent).length === 1);
+    expect(replies(parent)[0].message.result).toEqual({ worker: null });
+  });
+
+  it("unlock sends the page's telemetry session to the server", async () => {
+    const server = createFakeServer();
+    const { post } = boot(server);
+    post(makeRequest("unlock", 1, { article: "x", telemetrySession: "tls_abcdefghijklmnopqrstuv" }));
+    await until(() => server.calls.some((c) => c.path === "unlocks")); // the 402 that asks for the price
+    const unlocks = server.calls.filter((c) => c.path === "unlocks");
+    expect(unlocks.length).toBeGreaterThan(0);
+    for (const call of unlocks) expect(call.body.telemetry_session).toBe("tls_abcdefghijklmnopqrstuv");
   });
 });

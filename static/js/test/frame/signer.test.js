@@ -341,3 +341,40 @@ describe("hello, status, cap, top-up, close", () => {
     expect(t.server.calls.slice(before).some((c) => c.path.startsWith("wallet/"))).toBe(false);
   });
 });
+
+describe("telemetry session and risk refusals", () => {
+  const SESSION = "tls_abcdefghijklmnopqrstuvwxyz";
+
+  it("names the page's telemetry session in every unlock request", async () => {
+    const t = setup();
+    await t.signer.unlock("x", { telemetrySession: SESSION });
+    const unlocks = t.server.calls.filter((c) => c.path === "unlocks");
+    expect(unlocks).toHaveLength(2);
+    for (const call of unlocks) expect(call.body.telemetry_session).toBe(SESSION);
+    await t.signer.unlock("y");
+    expect(t.server.calls.filter((c) => c.path === "unlocks").at(-1).body.telemetry_session).toBe("");
+  });
+
+  it("a risk_challenge on the claim releases the reservation and passes the challenge up", async () => {
+    const t = setup();
+    const challenge = { id: "chl_1", kind: "press_hold", hold_ms: 800 };
+    const original = t.server.routes["POST unlocks"];
+    let refused = 0;
+    t.server.routes["POST unlocks"] = (call, calls) => {
+      if (call.body.claim && refused === 0) {
+        refused++;
+        return [403, errorBody("risk_challenge", "Hold.", { challenge })];
+      }
+      return original(call, calls);
+    };
+    await expect(t.signer.unlock("x", { telemetrySession: SESSION })).rejects.toMatchObject({
+      code: "risk_challenge",
+      details: { challenge },
+    });
+    expect(t.server.state.accepted).toEqual([]);
+    // the retry after a passed challenge signs the same cumulative amount again
+    const again = await t.signer.unlock("x", { telemetrySession: SESSION });
+    expect(again.amountDrops).toBe(200_000);
+    expect(t.server.state.accepted).toEqual([expect.objectContaining({ amount_drops: "200000" })]);
+  });
+});

@@ -64,7 +64,7 @@ describe("reader websocket", () => {
     const pending = transport.unlock({ article: "x", claim });
     await flush();
     const sent = ws.sent[1];
-    expect(sent).toEqual({ type: "unlock", id: sent.id, article: "x", claim });
+    expect(sent).toEqual({ type: "unlock", id: sent.id, article: "x", claim, telemetry_session: "" });
     ws.receive({ type: "unlock.result", id: sent.id, ...GRANTED, amount_drops: "200000" });
     expect(await pending).toEqual({ ...GRANTED, amount_drops: "200000" });
     expect(calls).toHaveLength(0);
@@ -93,7 +93,7 @@ describe("reader websocket", () => {
     expect(calls[0].path).toBe("unlocks");
     expect(calls[0].headers.Authorization).toBe("Reader rdt_tok");
     expect(calls[0].headers["Idempotency-Key"]).toBe("k1");
-    expect(calls[0].body).toEqual({ publisher: "pub_a", article: "x" });
+    expect(calls[0].body).toEqual({ publisher: "pub_a", article: "x", telemetry_session: "" });
 
     // first retry after backoffDelay(1) with random 0.5: ceiling 1000 → 750 ms
     expect(FakeSocket.instances).toHaveLength(1);
@@ -233,5 +233,52 @@ describe("HTTP fallback", () => {
     const refused = setup({ wsUrl: null, routes: { "POST unlocks": [402, errorBody("payment_required")] } });
     await expect(refused.transport.unlock({ article: "x" })).rejects.toMatchObject({ code: "payment_required" });
     expect(refused.calls).toHaveLength(1);
+  });
+});
+
+describe("telemetry session", () => {
+  beforeEach(() => {
+    FakeSocket.reset();
+    vi.useFakeTimers();
+  });
+  afterEach(() => vi.useRealTimers());
+
+  const SESSION = "tls_abcdefghijklmnopqrstuvwxyz";
+
+  it("rides in the socket's unlock frame as telemetry_session", async () => {
+    const { transport } = setup();
+    transport.connect();
+    await flush();
+    FakeSocket.instances[0].accept();
+    await flush();
+    const pending = transport.unlock({ article: "x", telemetrySession: SESSION });
+    await flush();
+    const ws = FakeSocket.instances[0];
+    expect(ws.sent[1]).toEqual({ type: "unlock", id: ws.sent[1].id, article: "x", telemetry_session: SESSION });
+    ws.receive({ type: "unlock.result", id: ws.sent[1].id, ...GRANTED });
+    await pending;
+  });
+
+  it("rides in the HTTP body as telemetry_session, empty (never left out) when there is none", async () => {
+    const { transport, calls } = setup({ wsUrl: null, routes: { "POST unlocks": [200, GRANTED] } });
+    await transport.unlock({ article: "x", telemetrySession: SESSION });
+    await transport.unlock({ article: "x" });
+    expect(calls[0].body).toEqual({ publisher: "pub_a", article: "x", telemetry_session: SESSION });
+    // an empty session tells the server the SDK paid without telemetry (an agent names none)
+    expect(calls[1].body).toEqual({ publisher: "pub_a", article: "x", telemetry_session: "" });
+  });
+
+  it("a risk_challenge error frame keeps the challenge in its details", async () => {
+    const { transport } = setup();
+    transport.connect();
+    await flush();
+    FakeSocket.instances[0].accept();
+    await flush();
+    const pending = transport.unlock({ article: "x", telemetrySession: SESSION });
+    await flush();
+    const ws = FakeSocket.instances[0];
+    const challenge = { id: "chl_1", kind: "press_hold", hold_ms: 800 };
+    ws.receive({ type: "error", id: ws.sent[1].id, status: 403, error: { code: "risk_challenge", message: "Hold.", challenge } });
+    await expect(pending).rejects.toMatchObject({ code: "risk_challenge", status: 403, details: { challenge } });
   });
 });

@@ -62,6 +62,22 @@ describe("frame host", () => {
     await expect(unlock).rejects.toMatchObject({ code: "cap_exceeded", message: "over the cap" });
   });
 
+  it("passes the telemetry session with an unlock, and a challenge in the error's details", async () => {
+    const { host, frameWindow } = create();
+    const ready = host.ready();
+    host.iframe.dispatchEvent(new Event("load"));
+    await flush();
+    fromFrame(frameWindow, makeReply(1, { reader: true }));
+    await ready;
+    const session = "tls_abcdefghijklmnopqrstuv";
+    const unlock = host.request("unlock", { article: "x", telemetrySession: session });
+    await flush();
+    expect(frameWindow.posted[1].message).toEqual({ dg: 1, type: "unlock", id: 2, article: "x", telemetrySession: session });
+    const challenge = { id: "chl_1", kind: "press_hold", hold_ms: 800 };
+    fromFrame(frameWindow, makeErrorReply(2, "risk_challenge", "Hold.", { challenge }));
+    await expect(unlock).rejects.toMatchObject({ code: "risk_challenge", details: { challenge } });
+  });
+
   it("ignores messages from another origin or another window", async () => {
     const { host, frameWindow } = create();
     const ready = host.ready();

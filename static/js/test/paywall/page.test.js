@@ -67,7 +67,7 @@ let listening = null;
  * Start the page script on the test page. `idle` schedules the frame's creation: by default
  * at once; `idle: "manual"` keeps the callbacks in `idleQueue` for the test to run.
  */
-function start({ handlers, routes, hello, idle } = {}) {
+function start({ handlers, routes, hello, idle, telemetry = null } = {}) {
   const script = page();
   const frame = fakeFrame(handlers, hello);
   const events = [];
@@ -83,7 +83,8 @@ function start({ handlers, routes, hello, idle } = {}) {
   );
   const idleQueue = [];
   const schedule = idle === "manual" ? (fn) => idleQueue.push(fn) : idle === null ? undefined : idle || ((fn) => fn());
-  const api = startPaywall({ window, script, fetch, createHost: frame.create, idle: schedule });
+  // No telemetry socket unless a test brings one (page-challenge.test.js covers it).
+  const api = startPaywall({ window, script, fetch, createHost: frame.create, idle: schedule, connectTelemetry: () => telemetry });
   return { api, frame, events, calls, idleQueue };
 }
 
@@ -182,7 +183,7 @@ describe("page script", () => {
 
   it("exposes window.Dropgate", async () => {
     const { frame } = start({ handlers: { status: () => ({ channel: null, capDrops: 1 }), setCap: () => ({ capDrops: 5 }), topUp: () => ({}), closeChannel: () => ({}) } });
-    expect(window.Dropgate.version).toBe("0.1.0");
+    expect(window.Dropgate.version).toBe("0.2.0");
     for (const name of ["unlock", "status", "setCap", "topUp", "closeChannel"]) expect(typeof window.Dropgate[name]).toBe("function");
     expect(await window.Dropgate.status()).toEqual({ channel: null, capDrops: 1 });
     expect(await window.Dropgate.setCap()).toEqual({ capDrops: 5 });
@@ -272,7 +273,7 @@ describe("page script at load", () => {
       { [TEASERS_PATH]: [200, { publisher: "pub_a", articles: [TEASERS["city-bees"]] }] },
       { base: BASE },
     );
-    startPaywall({ window, script, fetch, createHost: fakeFrame().create, idle: () => {} });
+    startPaywall({ window, script, fetch, createHost: fakeFrame().create, idle: () => {}, connectTelemetry: () => null });
     await flush(30);
     observer.disconnect();
     // one bar per article, inserted whole (its button, note and wallet menu were built off-document)
@@ -303,7 +304,7 @@ describe("page script at load", () => {
       },
       { base: BASE },
     );
-    startPaywall({ window, script, fetch, createHost: fakeFrame().create, idle: () => {} });
+    startPaywall({ window, script, fetch, createHost: fakeFrame().create, idle: () => {}, connectTelemetry: () => null });
     await flush(50);
     expect(calls.map((c) => new URL(c.url).searchParams.get("slugs").split(",").length)).toEqual([100, 50]);
     expect(document.querySelector('article[data-paywall-article="s-149"] button').textContent).toBe("Unlock for 0.1 XRP");

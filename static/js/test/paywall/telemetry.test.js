@@ -16,7 +16,7 @@ describe("telemetry registry", () => {
     const early = { name: "early", start: vi.fn(() => () => {}) };
     telemetry.registerTelemetrySource(early);
     expect(early.start).not.toHaveBeenCalled();
-    expect(telemetry.startTelemetry({ clock: () => 1000 })).toEqual(["early"]);
+    expect(telemetry.startTelemetry()).toEqual(["early"]);
     expect(early.start).toHaveBeenCalledTimes(1);
     telemetry.startTelemetry();
     expect(early.start).toHaveBeenCalledTimes(1); // idempotent
@@ -26,31 +26,50 @@ describe("telemetry registry", () => {
     expect(late.start).toHaveBeenCalledTimes(1);
   });
 
-  it("buffers what sources emit, stamped with source and time, for the transport to drain", () => {
+  it("buffers what sources emit, with the source's name, for the connection to send", () => {
     let emit;
     telemetry.registerTelemetrySource({ name: "pointer", start: (e) => void (emit = e) });
-    telemetry.startTelemetry({ clock: () => 42 });
-    emit({ x: 1 });
-    emit({ x: 2 });
-    expect(telemetry.drainTelemetry()).toEqual({
-      samples: [
-        { source: "pointer", t: 42, data: { x: 1 } },
-        { source: "pointer", t: 42, data: { x: 2 } },
-      ],
-      dropped: 0,
-    });
+    telemetry.startTelemetry();
+    emit([1, 2, 3]);
+    emit([4, 5, 6]);
+    expect(telemetry.bufferedTelemetry()).toEqual([
+      { source: "pointer", data: [1, 2, 3] },
+      { source: "pointer", data: [4, 5, 6] },
+    ]);
+    telemetry.consumeTelemetry(1); // the first went out in a batch
+    expect(telemetry.bufferedTelemetry()).toEqual([{ source: "pointer", data: [4, 5, 6] }]);
+    expect(telemetry.drainTelemetry()).toEqual({ samples: [{ source: "pointer", data: [4, 5, 6] }], dropped: 0 });
     expect(telemetry.drainTelemetry().samples).toEqual([]);
   });
 
-  it("bounds the buffer and counts what it dropped", () => {
+  it("bounds the buffer, dropping the oldest, and counts what it dropped", () => {
     let emit;
     telemetry.registerTelemetrySource({ name: "s", start: (e) => void (emit = e) });
     telemetry.startTelemetry();
-    for (let i = 0; i < 600; i++) emit(i);
+    const extra = 88;
+    for (let i = 0; i < telemetry.MAX_BUFFERED + extra; i++) emit(i);
+    expect(telemetry.droppedTelemetry()).toBe(extra);
     const { samples, dropped } = telemetry.drainTelemetry();
-    expect(samples).toHaveLength(512);
-    expect(samples[0].data).toBe(88);
-    expect(dropped).toBe(88);
+    expect(samples).toHaveLength(telemetry.MAX_BUFFERED);
+    expect(samples[0].data).toBe(extra);
+    expect(dropped).toBe(extra);
+    expect(telemetry.drainTelemetry().dropped).toBe(0);
+    expect(telemetry.droppedTelemetry()).toBe(extra); // the total stays
+  });
+
+  it("flushTelemetrySources asks the sources that hold samples back", () => {
+    const flush = vi.fn();
+    telemetry.registerTelemetrySource({ name: "dwell", start() {}, flush });
+    telemetry.registerTelemetrySource({
+      name: "bad",
+      start() {},
+      flush() {
+        throw new Error("x");
+      },
+    });
+    telemetry.startTelemetry();
+    expect(() => telemetry.flushTelemetrySources()).not.toThrow();
+    expect(flush).toHaveBeenCalledTimes(1);
   });
 
   it("unregister and stop call the source's stop function", () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   acceptFromFrame,
   acceptFromPage,
+  errorDetails,
   isAllowedOrigin,
   makeErrorReply,
   makeEvent,
@@ -160,5 +161,47 @@ describe("origins", () => {
     expect(acceptFromFrame({ source: frameWindow, origin: "https://news.example", data }, options)).toBeNull();
     expect(acceptFromFrame({ source: {}, origin: "https://pay.example", data }, options)).toBeNull();
     expect(acceptFromFrame({ source: null, origin: "https://pay.example", data }, { ...options, frameWindow: null })).toBeNull();
+  });
+});
+
+describe("telemetry additions", () => {
+  const SESSION = "tls_abcdefghijklmnopqrstuvwxyz";
+
+  it("unlock carries an optional telemetrySession, checked", () => {
+    expect(makeRequest("unlock", 1, { article: "x", telemetrySession: SESSION })).toEqual({
+      dg: 1,
+      type: "unlock",
+      id: 1,
+      article: "x",
+      telemetrySession: SESSION,
+    });
+    expect(makeRequest("unlock", 1, { article: "x" })).toEqual({ dg: 1, type: "unlock", id: 1, article: "x" });
+    expect(parseRequest({ dg: 1, type: "unlock", id: 1, article: "x", telemetrySession: SESSION })).toEqual({
+      type: "unlock",
+      id: 1,
+      article: "x",
+      telemetrySession: SESSION,
+    });
+    for (const bad of ["tls_short", "rdt_abcdefghijklmnopqrstuvwxyz", 5, {}, `tls_${"a".repeat(65)}`, "tls_abcdefghijklmnopqrstuv<z"]) {
+      expect(parseRequest({ dg: 1, type: "unlock", id: 1, article: "x", telemetrySession: bad })).toBeNull();
+    }
+  });
+
+  it("probe is a request without fields", () => {
+    expect(makeRequest("probe", 3)).toEqual({ dg: 1, type: "probe", id: 3 });
+    expect(parseRequest({ dg: 1, type: "probe", id: 3, extra: 1 })).toEqual({ type: "probe", id: 3 });
+  });
+
+  it("error replies carry only a checked challenge and retry_after", () => {
+    const challenge = { id: "chl_Ab-1", kind: "press_hold", hold_ms: 800 };
+    const wire = makeErrorReply(4, "risk_challenge", "Hold.", { challenge: { ...challenge, secret: "x" }, retry_after: 5, reader: "r" });
+    expect(wire.error).toEqual({ code: "risk_challenge", message: "Hold.", details: { challenge, retry_after: 5 } });
+    expect(parseFrameMessage(wire).error.details).toEqual({ challenge, retry_after: 5 });
+    expect(makeErrorReply(4, "cap_exceeded", "x", {}).error).not.toHaveProperty("details");
+    expect(errorDetails({ challenge: { id: "nope", kind: "press_hold", hold_ms: 800 } })).toBeNull();
+    expect(errorDetails({ challenge: { id: "chl_1", kind: "press_hold", hold_ms: -1 } })).toBeNull();
+    expect(errorDetails({ retry_after: "5" })).toBeNull();
+    const forged = { dg: 1, type: "reply", id: 1, ok: false, error: { code: "x", message: "", details: { challenge: "<img>" } } };
+    expect(parseFrameMessage(forged).error).toEqual({ code: "x", message: "" });
   });
 });

@@ -1,0 +1,48 @@
+/**
+ * Source: mouse (and pen) movement, as `[t, x, y]` samples (t ms since page start, x/y CSS px
+ * in the viewport, integers). The connection delta-encodes them into the batch's `mouse` list.
+ *
+ * Cost per event: two reads and an array push. Chromium already dispatches `pointermove` at
+ * most once per animation frame; where a browser sends more, samples closer than
+ * COALESCE_MS to the last one replace it (the latest position wins), so the rate stays near
+ * the display's. Each sample keeps its event's own timestamp, so timing is not quantised.
+ * Touch moves are left out: they are scroll gestures, not a hand on a mouse.
+ */
+import { listen, nowMs, unlisten } from "../natives.js";
+
+export const COALESCE_MS = 8;
+
+export function eventTime(event, now) {
+  const t = event && event.timeStamp;
+  return typeof t === "number" && t > 0 && t < 1e11 ? Math.round(t) : now();
+}
+
+export function mouseSource({ window: win, now = nowMs } = {}) {
+  return {
+    name: "mouse",
+    start(emit) {
+      let last = null;
+      let opened = 0; // when the last sample's slot opened
+      const type = typeof win.PointerEvent === "function" ? "pointermove" : "mousemove";
+      const onMove = (event) => {
+        if (event.pointerType === "touch") return;
+        const t = eventTime(event, now);
+        const x = Math.round(event.clientX);
+        const y = Math.round(event.clientY);
+        if (last && t - opened < COALESCE_MS && t >= last[0]) {
+          // Still in the buffer (or already sent, when this changes nothing): the latest wins.
+          last[0] = t;
+          last[1] = x;
+          last[2] = y;
+          return;
+        }
+        last = [t, x, y];
+        opened = t;
+        emit(last);
+      };
+      const options = { capture: true, passive: true };
+      listen(win, type, onMove, options);
+      return () => unlisten(win, type, onMove, options);
+    },
+  };
+}
