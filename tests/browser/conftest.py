@@ -23,6 +23,7 @@ copy the environment at start), and removes it again once Playwright has stopped
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import signal
 import subprocess
@@ -54,6 +55,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--disable-gpu",
+    # The reader these tests play uses an ordinary browser: no navigator.webdriver, and a user
+    # agent without "HeadlessChrome" (below). The bot tests keep both off too, so what gives a
+    # bot away there is its behaviour, not the harness.
+    "--disable-blink-features=AutomationControlled",
 ]
 SERVER_READY_TIMEOUT = 60.0
 ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
@@ -61,12 +66,17 @@ PR_SET_PDEATHSIG = 1
 
 
 # Runs in every frame before any of the page's scripts: records the contract's events (top
-# window only) and reports every CSP violation (all frames, the signer frame included)
-# through a binding. Uncaught errors and console errors come from Playwright's own events.
+# window only) and reports every CSP violation (all frames, the signer frame included) as a
+# console message with REPORT_PREFIX. Uncaught errors and console errors come from
+# Playwright's own events. No binding is exposed to the page: a Playwright binding is a
+# global the SDK's automation check would rightly report, and the reader these tests play
+# uses an ordinary browser.
+REPORT_PREFIX = "__dg_report__ "
 MONITOR_SCRIPT = """
 (() => {
+  const log = console.info.bind(console);
   const report = (kind, data) => {
-    try { window.__dgReport && window.__dgReport(kind, data); } catch (e) {}
+    try { log("__dg_report__ " + JSON.stringify({kind: kind, data: data})); } catch (e) {}
   };
   document.addEventListener("securitypolicyviolation", (e) => report("csp", {
     directive: e.violatedDirective, blocked: e.blockedURI, source: e.sourceFile,
@@ -387,6 +397,15 @@ class Browser:
     def csp_violations(self) -> list[dict[str, Any]]:
         return [r["data"] for r in self.reports if r["kind"] == "csp"]
 
+    def record_console(self, message: Any) -> None:
+        text = message.text
+        if text.startswith(REPORT_PREFIX):
+            report = json.loads(text[len(REPORT_PREFIX) :])
+            report["frame"] = message.location.get("url", "")
+            self.reports.append(report)
+        elif message.type == "error":
+            self.console_errors.append(f"{text} @ {message.location}")
+
     def frame(self) -> Any:
         """The signer frame, for locators inside it."""
         return self.page.frame_locator(FRAME_SELECTOR)
@@ -411,6 +430,14 @@ class Browser:
         return str(self.article(slug).get_attribute("data-paywall-state"))
 
 
+def ordinary_user_agent(version: str) -> str:
+    """What this Chromium sends when it is not headless."""
+    return (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"Chrome/{version} Safari/537.36"
+    )
+
+
 @pytest.fixture
 def browser(request: pytest.FixtureRequest, stack: Stack) -> Iterator[Browser]:
     """Chromium with a fresh context. Every child process is started before Playwright is."""
@@ -426,26 +453,13 @@ def browser(request: pytest.FixtureRequest, stack: Stack) -> Iterator[Browser]:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
-        context = chromium.new_context()
+        context = chromium.new_context(user_agent=ordinary_user_agent(chromium.version))
         context.set_default_timeout(30_000)
         sync_api.expect.set_options(timeout=15_000)  # a busy CI machine is slow
         page = context.new_page()
         session = Browser(context=context, page=page)
-        context.expose_binding(
-            "__dgReport",
-            lambda source, kind, data: session.reports.append(
-                {"kind": kind, "data": data, "frame": source["frame"].url}
-            ),
-        )
         context.add_init_script(MONITOR_SCRIPT)
-        page.on(
-            "console",
-            lambda msg: (
-                session.console_errors.append(f"{msg.text} @ {msg.location}")
-                if msg.type == "error"
-                else None
-            ),
-        )
+        context.on("console", session.record_console)
         page.on("pageerror", lambda error: session.page_errors.append(str(error)))
         # A lambda: Playwright cannot wrap a builtin method (list.append) as a handler.
         context.on("response", lambda response: session.responses.append(response))  # noqa: PLW0108

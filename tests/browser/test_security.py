@@ -24,6 +24,7 @@ from paywall.models import Reader, Unlock
 from paywall.services.channels import reader_channel_register
 from paywall.services.readers import reader_create
 from scripts.demo_content import ARTICLES
+from tests.browser.human import human_move_and_click
 from tests.browser.support import FRAME_SELECTOR, response_text, unexpected_console_errors
 from tests.channels_app.factories import claim_key
 from tests.channels_app.ledger_helpers import created_channel_id
@@ -217,7 +218,9 @@ def test_the_paid_body_reaches_the_browser_only_after_payment_under_a_strict_csp
         assert all(snippet not in body for snippet in paid_snippets()), response.url
 
     # when the reader pays for the first article
-    browser.article(FIRST.slug).locator('button[data-paywall-action="unlock"]').click()
+    human_move_and_click(
+        page, browser.article(FIRST.slug).locator('button[data-paywall-action="unlock"]'), seed=7
+    )
     browser.frame().locator('button[data-paywall-action="confirm"]').click()
     assert browser.wait_state(FIRST.slug, "unlocked", "blocked", "error", timeout=60) == "unlocked"
 
