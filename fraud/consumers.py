@@ -30,6 +30,7 @@ from fraud.services.telemetry import (
     SessionState,
     batch_limits,
     telemetry_batch_apply,
+    telemetry_open_allowed,
     telemetry_reject,
     telemetry_session_open,
     telemetry_session_persist,
@@ -79,6 +80,11 @@ class TelemetryConsumer(AsyncWebsocketConsumer):
             await self._reject(BatchRejected("origin", "origin or publisher"))
             return
         client = self.scope.get("client") or ("", 0)
+        if not resume and not await database_sync_to_async(telemetry_open_allowed)(
+            client_ip=str(client[0] or "")
+        ):
+            await self._reject(BatchRejected("too_fast", "sessions per address"))
+            return
         self.state = await database_sync_to_async(telemetry_session_open)(
             publisher_ref=publisher,
             resume=resume if _SESSION_RE.fullmatch(resume) else None,

@@ -9,6 +9,7 @@ into the cache for the unlock path. Raw events never leave the batch they came i
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import time
@@ -37,6 +38,7 @@ __all__ = [
     "SessionState",
     "batch_limits",
     "telemetry_batch_apply",
+    "telemetry_open_allowed",
     "telemetry_reject",
     "telemetry_session_open",
     "telemetry_session_persist",
@@ -101,6 +103,24 @@ class SessionState:
 
 def _new_public_id() -> str:
     return SESSION_PREFIX + secrets.token_urlsafe(16)
+
+
+def telemetry_open_allowed(*, client_ip: str) -> bool:
+    """Whether `client_ip` may open one more telemetry session this minute
+    (DROPGATE_TELEMETRY_SESSIONS_PER_IP_MINUTE): every new session is a database row, so
+    opening them is rate limited per address. The address is only a hashed cache key."""
+    limit = int(settings.DROPGATE_TELEMETRY_SESSIONS_PER_IP_MINUTE)
+    if limit <= 0:
+        return True
+    digest = hashlib.sha256(client_ip.encode("utf-8", "replace")).hexdigest()[:32]
+    key = f"fraud:tls:opened:{digest}:{int(time.time()) // 60}"
+    if cache.add(key, 1, 120):
+        return True
+    try:
+        return int(cache.incr(key)) <= limit
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, 120)
+        return True
 
 
 def telemetry_session_open(

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
+from django.core.cache import cache
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -37,6 +38,7 @@ def fast(settings) -> None:
     """No rate limit in the way of tests that send many batches at once."""
     settings.DROPGATE_TELEMETRY_BURST = 10_000
     settings.DROPGATE_TELEMETRY_MIN_INTERVAL_MS = 1
+    settings.DROPGATE_TELEMETRY_SESSIONS_PER_IP_MINUTE = 0
 
 
 @pytest.fixture
@@ -249,6 +251,26 @@ def test_batches_faster_than_the_rate_close_4429(publisher) -> None:
     assert closed == 4429
     row = TelemetrySession.objects.get(public_id=session)
     assert row.rejected == {"too_fast": 1}
+    assert telemetry_rejections() == {"too_fast": 1}
+
+
+def test_one_address_opening_too_many_sessions_is_closed_4429(publisher, settings) -> None:
+    settings.DROPGATE_TELEMETRY_SESSIONS_PER_IP_MINUTE = 3
+    cache.clear()
+
+    async def scenario() -> int:
+        for _ in range(3):
+            comm = socket(publisher.key)
+            await hello(comm)
+            await comm.disconnect()
+        refused = socket(publisher.key)
+        await refused.connect()
+        code = await closed_with(refused)
+        await refused.disconnect()
+        return code
+
+    assert run(scenario) == 4429
+    assert TelemetrySession.objects.count() == 3
     assert telemetry_rejections() == {"too_fast": 1}
 
 
