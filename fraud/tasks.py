@@ -16,6 +16,7 @@ from django.db import OperationalError
 from fraud.services.content import content_scan as run_content_scan
 from fraud.services.content import synthetic_scan as run_synthetic_scan
 from fraud.services.farming import farming_scan as run_farming_scan
+from fraud.services.telemetry import telemetry_sessions_purge
 
 # A locked SQLite database or a dropped connection is transient; nothing else is retried.
 _RETRY: dict[str, Any] = {
@@ -47,3 +48,8 @@ def content_scan() -> dict[str, object]:
 @shared_task(name="fraud.tasks.synthetic_scan", **_RETRY)
 def synthetic_scan() -> dict[str, object]:
     return {"cases": sorted(set(run_synthetic_scan()))}
+
+
+@shared_task(name="fraud.tasks.telemetry_purge", **_RETRY)
+def telemetry_purge() -> dict[str, object]:
+    return {"sessions_deleted": telemetry_sessions_purge()}

@@ -331,6 +331,12 @@ DROPGATE_TELEMETRY_MAX_BATCH_BYTES = env_int("DROPGATE_TELEMETRY_MAX_BATCH_BYTES
 DROPGATE_TELEMETRY_MAX_EVENTS = env_int("DROPGATE_TELEMETRY_MAX_EVENTS", 512)
 DROPGATE_TELEMETRY_MIN_INTERVAL_MS = env_int("DROPGATE_TELEMETRY_MIN_INTERVAL_MS", 250)
 DROPGATE_TELEMETRY_BURST = env_int("DROPGATE_TELEMETRY_BURST", 4)
+# Telemetry sessions untouched for this long are deleted (fraud.tasks.telemetry_purge, daily).
+DROPGATE_TELEMETRY_RETENTION_DAYS = env_int("DROPGATE_TELEMETRY_RETENTION_DAYS", 90)
+CELERY_BEAT_SCHEDULE["fraud-telemetry-purge"] = {
+    "task": "fraud.tasks.telemetry_purge",
+    "schedule": float(env_int("DROPGATE_TELEMETRY_PURGE_SECONDS", 86_400)),
+}
 # New telemetry sessions one client address may open per minute (each is a database row).
 DROPGATE_TELEMETRY_SESSIONS_PER_IP_MINUTE = env_int(
     "DROPGATE_TELEMETRY_SESSIONS_PER_IP_MINUTE", 120

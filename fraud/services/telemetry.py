@@ -14,6 +14,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
+from channels_app import clock
 from fraud.features.fingerprint import (
     fingerprint_hash,
     fingerprint_reasons,
@@ -42,6 +44,7 @@ __all__ = [
     "telemetry_reject",
     "telemetry_session_open",
     "telemetry_session_persist",
+    "telemetry_sessions_purge",
 ]
 
 logger = logging.getLogger(__name__)
@@ -362,3 +365,16 @@ def telemetry_rejections() -> dict[str, int]:
     keys = {REJECTED_COUNTER.format(reason=r): r for r in reasons}
     found = cache.get_many(list(keys))
     return {keys[key]: int(value) for key, value in found.items()}
+
+
+def telemetry_sessions_purge(*, older_than_days: int | None = None) -> int:
+    """Delete telemetry sessions (and their article views) not touched for
+    `older_than_days` (DROPGATE_TELEMETRY_RETENTION_DAYS): behavioural data is kept only as
+    long as the detectors look back. Risk decisions stay (they are the record of money
+    decisions) and lose only their link to the session. Returns how many sessions went."""
+    days = int(
+        settings.DROPGATE_TELEMETRY_RETENTION_DAYS if older_than_days is None else older_than_days
+    )
+    cutoff = clock.now() - timedelta(days=days)
+    _, per_model = TelemetrySession.objects.filter(updated_at__lt=cutoff).delete()
+    return int(per_model.get(TelemetrySession._meta.label, 0))
