@@ -55,6 +55,15 @@ def channels_to_watch() -> QuerySet[Channel]:
     return Channel.objects.exclude(status=ChannelStatus.CLOSED)
 
 
+def channels_unclosed_of_owner(*, owner_ref: str) -> list[ChannelSnapshot]:
+    """The owner's channels not yet gone from the ledger (open or closing), verified, by id.
+
+    Raises StateIntegrityError if a row fails its check.
+    """
+    channels = Channel.objects.filter(owner_ref=owner_ref).exclude(status=ChannelStatus.CLOSED)
+    return [snapshot_of(channel_verify(channel)) for channel in channels.order_by("channel_id")]
+
+
 def channels_due_for_settlement() -> QuerySet[Channel]:
     """Open channels whose unredeemed amount has passed the settlement threshold."""
     threshold = settings.DROPGATE_SETTLEMENT_THRESHOLD_DROPS

@@ -22,6 +22,7 @@ from paywall.models import (
     Publisher,
     PublisherApiKey,
     Reader,
+    ReaderKeyRotation,
     Unlock,
 )
 from paywall.services.articles import article_upsert, price_validate
@@ -314,6 +315,16 @@ class ReaderAdmin(ReadOnlyAdmin):
     list_filter = ("publisher",)
     search_fields = ("public_id",)
     fields = ("public_id", "publisher", "claim_public_key", "created_at")
+
+
+@admin.register(ReaderKeyRotation)
+class ReaderKeyRotationAdmin(ReadOnlyAdmin):
+    """The audit trail of readers' claim-key rotations (public keys only)."""
+
+    publisher_path = "reader__publisher__"
+    list_display = ("at", "reader", "old_public_key", "new_public_key")
+    search_fields = ("reader__public_id", "old_public_key", "new_public_key")
+    fields = ("reader", "old_public_key", "new_public_key", "old_channel_ids", "at")
 
 
 @admin.register(Unlock)

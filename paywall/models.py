@@ -185,6 +185,35 @@ class Reader(models.Model):
         return self.public_id
 
 
+class ReaderKeyRotation(models.Model):
+    """Audit row: a reader replaced its claim key. Append-only.
+
+    The channels still open under the old key (`old_channel_ids`) were asked to be settled and
+    closed at `at`; claims on them are refused from then on. A key is used once per reader.
+    """
+
+    reader = models.ForeignKey(Reader, on_delete=models.PROTECT, related_name="key_rotations")
+    old_public_key = models.CharField(max_length=66)
+    new_public_key = models.CharField(max_length=66)
+    old_channel_ids = models.JSONField(default=list, blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ("-at", "-pk")
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["reader", "new_public_key"], name="reader_key_rotation_key_once"
+            ),
+            models.CheckConstraint(
+                condition=~Q(old_public_key=models.F("new_public_key")),
+                name="reader_key_rotation_changes_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reader_id}: {self.old_public_key[:10]}… → {self.new_public_key[:10]}…"
+
+
 class Unlock(models.Model):
     """A reader paid for an article once. Re-entries issue new grants without a new row."""
 

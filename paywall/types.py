@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 from channels_app.types import Drops
 
 if TYPE_CHECKING:
-    from paywall.models import Article, Publisher, PublisherApiKey, Reader
+    from paywall.models import Article, Publisher, PublisherApiKey, Reader, ReaderKeyRotation
 
 __all__ = [
     "ArticleUpsert",
+    "ClaimKeyRotation",
     "Drops",
     "GrantClaims",
     "IssuedApiKey",
@@ -135,3 +136,11 @@ class SdkConfig:
     min_channel_drops: Drops
     grant_ttl_seconds: int
     network: dict[str, object]
+
+
+@dataclass(frozen=True)
+class ClaimKeyRotation:
+    """A reader's claim-key rotation: the audit row, and whether this call made it."""
+
+    rotation: ReaderKeyRotation
+    created: bool

@@ -237,6 +237,20 @@ def settlement_run(
     return _await(settlement, channel, wait_seconds)
 
 
+def settlement_close_request(*, channel_id: str, reason: str) -> None:
+    """Ask for the channel to be settled and closed: its highest accepted claim is redeemed and
+    the platform closes it (PaymentChannelClaim with tfClose), by the `settle_channel` task
+    once the surrounding transaction commits.
+
+    The same path the watchtower uses for a source's close request; safe to ask twice
+    (settlement_run is idempotent and keeps one settlement in flight per channel).
+    """
+    from channels_app.tasks import settle_channel  # the tasks module imports this one
+
+    channel_pk = Channel.objects.values_list("pk", flat=True).get(channel_id=channel_id.upper())
+    settle_channel.delay_on_commit(channel_pk, reason, True)
+
+
 def _await(
     settlement: Settlement, channel: Channel, wait_seconds: float | None
 ) -> SettlementOutcome:

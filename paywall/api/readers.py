@@ -27,7 +27,7 @@ from paywall.authentication import BearerGrant, GrantAuthentication, ReaderAuthe
 from paywall.services.channels import reader_channel_register
 from paywall.services.content import content_for_grant
 from paywall.services.exceptions import PublisherMismatch
-from paywall.services.readers import reader_create
+from paywall.services.readers import reader_claim_key_rotate, reader_create
 from paywall.services.unlocks import MAX_RESTORE_ARTICLES, unlock_article, unlocks_restore
 from paywall.throttles import IPRateThrottle, ReaderRateThrottle
 from paywall.types import SubmittedClaim
@@ -101,6 +101,68 @@ class ReaderCreateApi(ApiView):
             }
         )
         return Response(out.data, status=status.HTTP_201_CREATED)
+
+
+class ClaimKeyRotateInSerializer(serializers.Serializer):
+    public_key = serializers.CharField(
+        max_length=200,
+        trim_whitespace=False,
+        help_text="The new claim key: 66 hex digits starting ED (Ed25519), 02 or 03 (secp256k1).",
+    )
+    proof = serializers.CharField(
+        max_length=1024,
+        trim_whitespace=False,
+        help_text=(
+            "Hex signature by the new key over `DGROT\\0` ‖ ASCII reader id ‖ `\\0` ‖ the new "
+            "key's 33 bytes (signed as a claim is: secp256k1 over SHA-512Half, DER)."
+        ),
+    )
+
+
+class ClaimKeyRotateOutSerializer(serializers.Serializer):
+    reader_id = serializers.CharField()
+    claim_public_key = serializers.CharField(help_text="The reader's claim key from now on.")
+    previous_public_key = serializers.CharField(help_text="The key rotated out.")
+    rotated_at = serializers.DateTimeField()
+    closing_channels = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="The old key's channels being settled and closed; claims on them are refused.",
+    )
+
+
+class ClaimKeyRotateApi(ReaderView):
+    """Rotate the reader's claim key: the old key's channels are settled and closed."""
+
+    @extend_schema(
+        operation_id="reader_claim_key_rotate",
+        summary="Replace the reader's claim key (proven by the new key); retire its channels",
+        request=ClaimKeyRotateInSerializer,
+        responses={
+            200: ClaimKeyRotateOutSerializer,
+            201: ClaimKeyRotateOutSerializer,
+            **error_responses(400, 401, 403, 409, 415, 422),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(ClaimKeyRotateInSerializer, request.data)
+        result = reader_claim_key_rotate(
+            reader=reader_of(request),
+            new_public_key=data["public_key"],
+            proof_signature=data["proof"],
+        )
+        rotation = result.rotation
+        out = ClaimKeyRotateOutSerializer(
+            {
+                "reader_id": reader_of(request).public_id,
+                "claim_public_key": rotation.new_public_key,
+                "previous_public_key": rotation.old_public_key,
+                "rotated_at": rotation.at,
+                "closing_channels": rotation.old_channel_ids,
+            }
+        )
+        return Response(
+            out.data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        )
 
 
 # --- Channels --------------------------------------------------------------------------------

@@ -15,6 +15,10 @@ __all__ = [
     "ArticleNotFound",
     "ChannelNotFound",
     "ChannelNotOwned",
+    "ChannelRetired",
+    "ClaimKeyProofInvalid",
+    "ClaimKeyRetired",
+    "ClaimKeyUnchanged",
     "ContentNotFound",
     "ExchangeRateUnavailable",
     "GrantArticleMismatch",
@@ -81,6 +85,32 @@ class ChannelNotOwned(DropgateError):
     code = "channel_not_owned"
     http_status = 403
     default_message = "The channel does not belong to this reader."
+
+
+class ChannelRetired(DropgateError):
+    code = "channel_retired"
+    http_status = 409
+    default_message = (
+        "The channel's key was rotated out: it is being closed. Open a channel for the new key."
+    )
+
+
+class ClaimKeyProofInvalid(DropgateError):
+    code = "claim_key_proof_invalid"
+    http_status = 422
+    default_message = "The proof is not the new key's signature over the rotation message."
+
+
+class ClaimKeyUnchanged(DropgateError):
+    code = "claim_key_unchanged"
+    http_status = 409
+    default_message = "The new claim key is the reader's current key."
+
+
+class ClaimKeyRetired(DropgateError):
+    code = "claim_key_retired"
+    http_status = 409
+    default_message = "This claim key was already rotated out and cannot be used again."
 
 
 class OriginNotAllowed(DropgateError):

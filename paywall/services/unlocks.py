@@ -26,6 +26,7 @@ from paywall import selectors
 from paywall.models import Article, Reader, Unlock
 from paywall.services.exceptions import (
     ChannelNotOwned,
+    ChannelRetired,
     IdempotencyKeyReused,
     InvalidInput,
     PaymentRequired,
@@ -65,8 +66,9 @@ def _payment_details(article: Article, quote: Quote) -> dict[str, Any]:
     }
 
 
-def _owned_channel_id(*, reader: Reader, channel_id: str) -> str:
-    """The canonical id of the reader's own channel, or ClaimRejected / ChannelNotOwned."""
+def _owned_channel_id(*, reader: Reader, channel_id: str) -> tuple[str, str]:
+    """The canonical id and public key of the reader's own channel opened for its current
+    claim key; ClaimRejected, ChannelNotOwned or ChannelRetired (an older key's channel)."""
     try:
         canonical = parse_channel_id(channel_id).hex().upper()
     except MalformedInput as exc:
@@ -80,7 +82,25 @@ def _owned_channel_id(*, reader: Reader, channel_id: str) -> str:
         raise error
     if snapshot.owner_ref != reader.public_id:
         raise ChannelNotOwned()
-    return canonical
+    if snapshot.public_key.upper() != reader.claim_public_key.upper():
+        raise ChannelRetired()
+    return canonical, snapshot.public_key.upper()
+
+
+def _lock_reader_key(*, reader: Reader, channel_key: str) -> None:
+    """Take the reader's row lock and check the channel is still under its claim key.
+
+    Precondition: inside the transaction that charges the claim. reader_claim_key_rotate takes
+    the same lock, so a claim commits either before a rotation (and its settlement redeems
+    it) or is refused after it; it never slips in behind the close.
+    """
+    current = (
+        Reader.objects.select_for_update()
+        .values_list("claim_public_key", flat=True)
+        .get(pk=reader.pk)
+    )
+    if current.upper() != channel_key:
+        raise ChannelRetired()
 
 
 def _risk_check(
@@ -189,7 +209,7 @@ def unlock_article(
     quote = price_quote(article=article)
     if claim is None:
         raise PaymentRequired(details=_payment_details(article, quote))
-    channel_id = _owned_channel_id(reader=reader, channel_id=claim.channel_id)
+    channel_id, channel_key = _owned_channel_id(reader=reader, channel_id=claim.channel_id)
     decision = _risk_check(
         reader=reader,
         article=article,
@@ -204,6 +224,7 @@ def unlock_article(
     reference = f"unlock:{publisher.key}:{article.pk}:{reader.public_id}"
     try:
         with transaction.atomic():
+            _lock_reader_key(reader=reader, channel_key=channel_key)
             accepted = claim_accept(
                 channel_id=channel_id,
                 amount_drops=claim.amount_drops,

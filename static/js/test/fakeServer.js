@@ -4,6 +4,7 @@
  * the server's claim rules (exactly the price more than the accepted amount, within funding).
  */
 import { claimMessage } from "../src/frame/claims.js";
+import { rotationMessage } from "../src/frame/keys.js";
 import { hexToBytes } from "../src/shared/bytes.js";
 import { errorBody, fakeFetch } from "./helpers.js";
 
@@ -63,7 +64,7 @@ export function createFakeServer({ prices = { x: 200_000n, y: 150_000n, z: 150_0
       const prep = state.prepared.get(body.prepared_id);
       if (prep.kind === "channel_create") {
         const id = CHANNEL_IDS[state.nextChannel++];
-        state.channels.set(id, { funded: BigInt(prep.amount_drops), accepted: 0n, status: "open", registered: false });
+        state.channels.set(id, { funded: BigInt(prep.amount_drops), accepted: 0n, status: "open", registered: false, key: state.claimKey });
         return [200, { tx_hash: "T", result: "tesSUCCESS", validated: true, channel_id: id }];
       }
       const ch = state.channels.get(prep.channel_id);
@@ -74,6 +75,21 @@ export function createFakeServer({ prices = { x: 200_000n, y: 150_000n, z: 150_0
     "POST channels": ({ body }) => {
       state.channels.get(body.channel_id).registered = true;
       return [200, out(body.channel_id)];
+    },
+    "POST readers/me/claim-key": async ({ body, headers }) => {
+      if (headers.Authorization !== `Reader ${state.token}`) return [401, errorBody("reader_token_invalid")];
+      const { public_key: publicKey, proof } = body;
+      if (!/^ED[0-9A-F]{64}$/.test(publicKey)) return [400, errorBody("invalid_public_key")];
+      const key = await crypto.subtle.importKey("raw", hexToBytes(publicKey.slice(2)), { name: "Ed25519" }, false, ["verify"]);
+      const ok = await crypto.subtle.verify({ name: "Ed25519" }, key, hexToBytes(proof), rotationMessage("rdr_1", publicKey));
+      if (!ok) return [422, errorBody("claim_key_proof_invalid")];
+      if (publicKey === state.claimKey) return [409, errorBody("claim_key_unchanged")];
+      const previous = state.claimKey;
+      const closing = [...state.channels].filter(([, ch]) => ch.status !== "closed" && ch.key === previous).map(([id]) => id);
+      for (const id of closing) state.channels.get(id).status = "closing";
+      state.claimKey = publicKey;
+      state.rotations = [...(state.rotations || []), { previous, publicKey, closing }];
+      return [201, { reader_id: "rdr_1", claim_public_key: publicKey, previous_public_key: previous, rotated_at: "2030-01-01T00:00:00Z", closing_channels: closing }];
     },
     "POST unlocks/restore": ({ body, headers }) => {
       state.restores = (state.restores || 0) + 1;
@@ -108,7 +124,8 @@ export function createFakeServer({ prices = { x: 200_000n, y: 150_000n, z: 150_0
       const { channel_id: channelId, amount_drops: amountText, signature } = body.claim;
       const ch = state.channels.get(channelId);
       if (!ch) return [404, errorBody("channel_unknown")];
-      const key = await crypto.subtle.importKey("raw", hexToBytes(state.claimKey.slice(2)), { name: "Ed25519" }, false, ["verify"]);
+      if (ch.key && ch.key !== state.claimKey) return [409, errorBody("channel_retired")];
+      const key = await crypto.subtle.importKey("raw", hexToBytes((ch.key || state.claimKey).slice(2)), { name: "Ed25519" }, false, ["verify"]);
       const amount = BigInt(amountText);
       const ok = await crypto.subtle.verify({ name: "Ed25519" }, key, hexToBytes(signature), claimMessage(channelId, amount));
       if (!ok) return [422, errorBody("claim_signature_invalid")];

@@ -16,6 +16,11 @@
  * content comes back as `{unlocked: [{article, html}]}`. No reader yet: nothing to restore.
  * Steps 1–4 run under a lock shared by the reader's tabs, so two tabs never sign the same next
  * claim or open two channels.
+ *
+ * rotateClaimKey(): a next non-extractable claim key proves itself to the server
+ * (POST readers/me/claim-key), which settles and closes the old key's channels; the frame then
+ * forgets its channel, and the next paid unlock opens a new one for the new key. A claim
+ * refused with `channel_retired` (another tab rotated) does the same.
  */
 import { SdkError } from "./errors.js";
 import { signClaim } from "./claims.js";
@@ -195,6 +200,13 @@ export function createSigner({
     });
   }
 
+  /** The old key's channel is being closed by the platform: forget it (the next pays anew). */
+  async function retireChannel() {
+    keyring.forget("claim");
+    await store.delete("channel");
+    await publish();
+  }
+
   /** Steps 1–4 of unlock, under the lock. Resolves with the unlock body and what it charged. */
   async function payFor(article, telemetrySession) {
     let payment;
@@ -247,6 +259,10 @@ export function createSigner({
       } catch (err) {
         if (isUncertain(err)) throw err; // the reservation stays until the next resync
         await meter.release(channel.channelId);
+        if (err.code === "channel_retired" && attempt < MAX_PAY_ATTEMPTS) {
+          await retireChannel();
+          continue;
+        }
         if (RESYNC_CODES.has(err.code) && attempt < MAX_PAY_ATTEMPTS) {
           await resync(channel.channelId);
           continue;
@@ -336,8 +352,28 @@ export function createSigner({
     );
   }
 
+  async function rotateClaimKey() {
+    return lock.run(async () => {
+      const reader = await readerRecord();
+      if (!reader || !reader.readerId) {
+        throw new SdkError("reader_not_registered", "There is no reader whose claim key could rotate.");
+      }
+      const { publicKey, proof } = await keyring.nextClaimKeyProof(reader.readerId);
+      const out = await api.post("readers/me/claim-key", { public_key: publicKey, proof }, { auth: "reader" });
+      if (out.claim_public_key !== publicKey) {
+        throw new SdkError("bad_response", "The server answered the rotation with another key.");
+      }
+      await keyring.commitClaimRotation();
+      await store.set("reader", { ...reader, claimPublicKey: publicKey });
+      await retireChannel();
+      const closing = Array.isArray(out.closing_channels) ? out.closing_channels.map(String) : [];
+      return { claimPublicKey: publicKey, closingChannels: closing };
+    });
+  }
+
   return {
     ensureReader,
+    rotateClaimKey,
 
     async hello() {
       const reader = await readerRecord();
