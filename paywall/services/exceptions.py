@@ -113,6 +113,14 @@ class ClaimKeyRetired(DropgateError):
     default_message = "This claim key was already rotated out and cannot be used again."
 
 
+class ClaimKeyIsFundingKey(DropgateError):
+    code = "claim_key_is_funding_key"
+    http_status = 400
+    default_message = (
+        "The claim key must not be the key of the account that funds the reader's channels."
+    )
+
+
 class OriginNotAllowed(DropgateError):
     code = "origin_not_allowed"
     http_status = 403

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.db import transaction
+from xrpl.core.keypairs import derive_classic_address
 
 from channels_app import clock
 from channels_app.selectors import channels_unclosed_of_owner
@@ -24,6 +25,7 @@ from paywall.services.credentials import (
     parse_credential,
 )
 from paywall.services.exceptions import (
+    ClaimKeyIsFundingKey,
     ClaimKeyProofInvalid,
     ClaimKeyRetired,
     ClaimKeyUnchanged,
@@ -155,6 +157,9 @@ def reader_claim_key_rotate(
     if rotations.filter(old_public_key=new_key).exists():
         raise ClaimKeyRetired()
     retired = channels_unclosed_of_owner(owner_ref=locked.public_id)
+    # least privilege: the key that signs claims is never the key that holds the funds
+    if derive_classic_address(new_key) in {channel.source_address for channel in retired}:
+        raise ClaimKeyIsFundingKey()
     rotation = ReaderKeyRotation.objects.create(
         reader=locked,
         old_public_key=locked.claim_public_key.upper(),

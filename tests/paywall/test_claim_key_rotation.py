@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from xrpl.constants import CryptoAlgorithm
 from xrpl.core import keypairs
+from xrpl.core.keypairs import derive_classic_address
 
 from channels_app import ledger
 from channels_app.models import Channel, ChannelStatus, Claim
@@ -257,6 +258,24 @@ def test_the_current_key_is_refused(api, site, queued) -> None:
     )
     assert response.status_code == 409, response.content
     assert error_code(response) == "claim_key_unchanged"
+    assert_nothing_changed(reader, key, queued)
+
+
+def test_the_funding_accounts_key_cannot_become_the_claim_key(api, site, queued) -> None:
+    _, _, reader, auth, key, _ = site
+    funding = claim_key(CryptoAlgorithm.SECP256K1)
+    make_channel(
+        key=key,
+        owner_ref=reader.public_id,
+        source_address=derive_classic_address(funding.public_key),
+    )
+    response = api.post(
+        "readers/me/claim-key",
+        {"public_key": funding.public_key, "proof": proof(funding, reader)},
+        auth=auth,
+    )
+    assert response.status_code == 400, response.content
+    assert error_code(response) == "claim_key_is_funding_key"
     assert_nothing_changed(reader, key, queued)
 
 
