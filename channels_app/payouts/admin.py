@@ -91,7 +91,7 @@ class PayoutBatchAdmin(ReadOnlyAdmin):
 
 class ApprovalInline(ReadOnlyInline):
     model = PayoutApproval
-    fields = ("signer_index", "signer_address", "approved_by", "created_at")
+    fields = ("signer_index", "signer_address", "approved_by", "created_at", "voided_reason")
     readonly_fields = fields
 
 
@@ -144,7 +144,7 @@ class PayoutAdmin(ReadOnlyAdmin):
     def approvals_given(self, obj: Payout) -> str:
         if obj.lane != "vault":
             return "-"
-        return str(obj.approvals.count())
+        return str(obj.approvals.filter(voided_at__isnull=True).count())
 
     def has_approve_permission(self, request: HttpRequest) -> bool:
         return bool(request.user.has_perm("payouts.approve_payout"))
@@ -166,8 +166,15 @@ class PayoutAdmin(ReadOnlyAdmin):
 
 @admin.register(PayoutApproval)
 class PayoutApprovalAdmin(ReadOnlyAdmin):
-    list_display = ("payout", "signer_index", "signer_address", "approved_by", "created_at")
-    list_filter = ("signer_index", "created_at")
+    list_display = (
+        "payout",
+        "signer_index",
+        "signer_address",
+        "approved_by",
+        "created_at",
+        "voided_at",
+    )
+    list_filter = ("signer_index", "created_at", "voided_at")
     search_fields = ("signer_address", "payout__publisher_ref")
 
 

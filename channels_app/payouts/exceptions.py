@@ -73,3 +73,25 @@ class CreditInsufficient(DropgateError):
 class CreditReferenceConflict(Conflict):
     code = "credit_reference_conflict"
     default_message = "A different credit use was already recorded under this reference."
+
+
+class VaultQuorumUnavailable(DropgateError):
+    """Fewer than a quorum of the vault's current signers can sign: the SignerList cannot be
+    changed by the platform (nothing was changed)."""
+
+    code = "vault_quorum_unavailable"
+    http_status = 409
+
+
+class VaultBusy(Conflict):
+    code = "vault_busy"
+    default_message = (
+        "A vault payout is on its way to the ledger; rotate the signer once it has resolved."
+    )
+
+
+class VaultRotationFailed(DropgateError):
+    """The ledger refused the SignerListSet; the old signer list and keys stay in force."""
+
+    code = "vault_rotation_failed"
+    http_status = 502

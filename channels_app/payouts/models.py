@@ -49,6 +49,8 @@ class VaultAccount(models.Model):
     class Status(models.TextChoices):
         SETTING_UP = "setting_up", "setting up"
         READY = "ready", "ready"
+        # A signer is being replaced (vault_signer_rotate): nothing is prepared or approved.
+        ROTATING = "rotating", "rotating a signer"
         RETIRED = "retired", "retired"
 
     address = models.CharField(max_length=40, unique=True)
@@ -157,6 +159,12 @@ class Payout(LedgerTransfer):
         null=True, blank=True, help_text="Vault lane: the autofilled, unsigned transaction"
     )
     cancelled_reason = models.CharField(max_length=255, blank=True)
+    failed_attempts = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Vault lane: transactions that could never apply (signer list changed); "
+        "the payout was re-collected after each",
+    )
 
     class Meta:
         constraints: ClassVar = [
@@ -195,14 +203,22 @@ class PayoutApproval(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Kept for the audit, never counted again: the signer was rotated out, or the transaction
+    # it signed can no longer apply (the payout is then re-collected).
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_reason = models.CharField(max_length=255, blank=True)
 
     class Meta:
         constraints: ClassVar = [
             models.UniqueConstraint(
-                fields=["payout", "signer_index"], name="approval_one_per_signer"
+                fields=["payout", "signer_index"],
+                condition=Q(voided_at__isnull=True),
+                name="approval_one_per_signer",
             ),
             models.UniqueConstraint(
-                fields=["payout", "approved_by"], name="approval_one_per_person"
+                fields=["payout", "approved_by"],
+                condition=Q(voided_at__isnull=True),
+                name="approval_one_per_person",
             ),
         ]
 

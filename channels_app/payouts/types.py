@@ -83,3 +83,17 @@ class CreditUse:
     amount_drops: int
     fee_drops: int
     remaining_drops: int
+
+
+@dataclass(frozen=True)
+class SignerRotationOutcome:
+    """A vault signer replaced: the new key, the SignerListSet, the list read back from the ledger."""
+
+    vault: str
+    slot: int
+    new_key_id: str
+    new_address: str
+    tx_hash: str
+    ledger_signers: tuple[str, ...]
+    quorum: int
+    at: datetime

@@ -328,6 +328,9 @@ def _vault_prepare_next() -> Payout | None:
     if payout is None or payout.vault is None:
         return None
     vault = payout.vault
+    vault.refresh_from_db()
+    if vault.status != VaultAccount.Status.READY:
+        return None  # a signer is being rotated: the next transaction waits for the new list
     state = account_state(vault.address, ledger_index="current")
     if state is None:
         return None
@@ -373,6 +376,8 @@ def _approval_problem(
     tx_json = payout.tx_json
     if vault is None or not isinstance(tx_json, dict):
         return "the payout has no vault transaction"
+    if vault.status != VaultAccount.Status.READY:
+        return "the vault is replacing a signer"
     # The stored transaction must still say what the payout row says.
     if (
         tx_json.get("TransactionType") != "Payment"
@@ -487,7 +492,9 @@ def payout_approval_add(
                 "This signer, or this person, already approved the payout.",
                 code="approval_duplicate",
             ) from exc
-        quorum_reached = payout.approvals.count() >= payout.vault.quorum  # type: ignore[union-attr]
+        quorum_reached = (
+            payout.approvals.filter(voided_at__isnull=True).count() >= payout.vault.quorum  # type: ignore[union-attr]
+        )
     if quorum_reached:
         _payout_combine_and_submit(payout_id=payout.pk, wait_seconds=wait_seconds)
     payout.refresh_from_db()
@@ -502,7 +509,13 @@ def _payout_combine_and_submit(*, payout_id: int, wait_seconds: float | None) ->
         payout = Payout.objects.select_related("vault").get(pk=payout_id)
         if payout.status != TxState.AWAITING_APPROVAL or payout.vault is None:
             return
-        approvals = list(payout.approvals.order_by("signer_index"))
+        approvals = list(payout.approvals.filter(voided_at__isnull=True).order_by("signer_index"))
+        # A signer rotated out since it approved: its signature would be refused by the ledger
+        # (tefBAD_SIGNATURE). It is voided, and the payout waits for the new signer instead.
+        retired = [a for a in approvals if a.signer_address not in payout.vault.signer_addresses]
+        if retired:
+            _approvals_void(retired, reason="signer rotated out of the vault's SignerList")
+            approvals = [a for a in approvals if a not in retired]
         for approval in approvals:
             problem = _approval_problem(
                 payout,
@@ -554,6 +567,7 @@ def _payout_combine_and_submit(*, payout_id: int, wait_seconds: float | None) ->
     transfers_await(
         [payout], on_validated=_on_payout_validated, crash_name="payout", wait_seconds=wait
     )
+    vault_payouts_recollect()
     if payout.status not in IN_FLIGHT_STATES:
         _vault_prepare_next()
 
@@ -582,7 +596,8 @@ def payouts_resolve(*, wait_seconds: float = 0.0) -> int:
         "pk", flat=True
     ):
         payout = Payout.objects.select_related("vault").get(pk=payout_id)
-        if payout.vault is not None and payout.approvals.count() >= payout.vault.quorum:
+        valid = payout.approvals.filter(voided_at__isnull=True).count()
+        if payout.vault is not None and valid >= payout.vault.quorum:
             try:
                 _payout_combine_and_submit(payout_id=payout_id, wait_seconds=0)
             except ApprovalRefused:
@@ -596,6 +611,7 @@ def payouts_resolve(*, wait_seconds: float = 0.0) -> int:
             wait_seconds=wait_seconds,
             allow_submit=not signers.payouts_paused(),
         )
+    vault_payouts_recollect()
     return len(rows)
 
 
@@ -610,6 +626,124 @@ def payouts_dispatch(*, wait_seconds: float | None = None) -> None:
     wait = setting("DROPGATE_PAYOUT_WAIT_SECONDS") if wait_seconds is None else wait_seconds
     # Everything in flight, not only what this call submitted: a resumed batch finishes too.
     payouts_resolve(wait_seconds=wait)
+    _vault_prepare_next()
+
+
+# --- Re-collecting vault payouts --------------------------------------------------------------
+
+# How often one vault payout is re-collected before it is left failed (its amount then goes to
+# a later batch), so a transaction the ledger keeps refusing never loops.
+RECOLLECT_MAX_ATTEMPTS = 3
+
+
+def _approvals_void(approvals: list[PayoutApproval], *, reason: str) -> None:
+    PayoutApproval.objects.filter(pk__in=[a.pk for a in approvals], voided_at__isnull=True).update(
+        voided_at=clock.now(), voided_reason=reason[:255]
+    )
+
+
+def _vault_payout_requeue(payout: Payout, *, reason: str, attempt: dict[str, Any] | None) -> bool:
+    """Void the payout's approvals and put it back in the queue for a fresh transaction.
+
+    Precondition: inside `transaction.atomic()` holding the payouts lock.
+    """
+    attempts = list(payout.failed_attempts)
+    if attempt is not None:
+        attempts.append(attempt)
+    _approvals_void(list(payout.approvals.filter(voided_at__isnull=True)), reason=reason)
+    try:
+        with transaction.atomic():
+            updated = Payout.objects.filter(pk=payout.pk, status=payout.status).update(
+                status=TxState.QUEUED,
+                failed_attempts=attempts,
+                tx_json=None,
+                tx_hash=None,
+                tx_blob="",
+                sequence=None,
+                last_ledger_sequence=None,
+                fee_drops=0,
+                engine_result="",
+                ledger_index=None,
+                submitted_at=None,
+                finished_at=None,
+                updated_at=clock.now(),
+            )
+    except IntegrityError:
+        # A later batch already planned this publisher's money again: this one stays final.
+        return False
+    return updated == 1
+
+
+def vault_payouts_recollect() -> int:
+    """Re-collect vault payouts whose multisigned transaction the ledger refused before it
+    applied (e.g. tefBAD_SIGNATURE from a signer rotated out, or its Sequence taken by the
+    SignerListSet): nothing was paid and no fee burned (no validated ledger holds it).
+
+    Each is marked (the refused hash and result go to `failed_attempts`), its approvals are
+    voided, and it goes back to the queue: it gets a new transaction and new approvals. After
+    RECOLLECT_MAX_ATTEMPTS it stays failed and a later batch pays the amount. Returns how many
+    were re-queued. Precondition: no open transaction.
+    """
+    requeued = 0
+    candidates = Payout.objects.filter(
+        lane=Lane.VAULT, status=TxState.FAILED, ledger_index__isnull=True, tx_hash__isnull=False
+    ).values_list("pk", flat=True)
+    for payout_id in list(candidates):
+        with transaction.atomic():
+            payouts_lock()
+            payout = Payout.objects.filter(pk=payout_id, status=TxState.FAILED).first()
+            if payout is None or payout.ledger_index is not None or not payout.tx_hash:
+                continue
+            if len(payout.failed_attempts) >= RECOLLECT_MAX_ATTEMPTS:
+                continue
+            attempt = {
+                "tx_hash": payout.tx_hash,
+                "engine_result": payout.engine_result,
+                "sequence": payout.sequence,
+                "signers": list(
+                    payout.approvals.filter(voided_at__isnull=True).values_list(
+                        "signer_address", flat=True
+                    )
+                ),
+                "at": clock.now().isoformat(),
+            }
+            if _vault_payout_requeue(
+                payout,
+                reason=f"transaction refused by the ledger ({payout.engine_result})",
+                attempt=attempt,
+            ):
+                requeued += 1
+                logger.warning(
+                    "vault payout %s: %s refused (%s), re-collecting approvals",
+                    payout.pk,
+                    payout.tx_hash,
+                    payout.engine_result,
+                )
+    if requeued:
+        _vault_prepare_next()
+    return requeued
+
+
+def vault_payouts_hold_for_rotation(*, reason: str) -> list[int]:
+    """Before a signer rotation: every vault payout collecting approvals goes back to the queue
+    with its approvals voided (the SignerListSet takes the vault's next Sequence, so the
+    transaction they signed could never apply). Returns their ids.
+
+    Precondition: inside `transaction.atomic()` holding the payouts lock.
+    """
+    held: list[int] = []
+    for payout in Payout.objects.filter(lane=Lane.VAULT, status=TxState.AWAITING_APPROVAL):
+        if _vault_payout_requeue(payout, reason=reason, attempt=None):
+            held.append(payout.pk)
+    return held
+
+
+def vault_payouts_in_flight() -> int:
+    return Payout.objects.filter(lane=Lane.VAULT, status__in=IN_FLIGHT_STATES).count()
+
+
+def vault_payouts_resume() -> None:
+    """After a signer rotation: give the next queued vault payout its transaction."""
     _vault_prepare_next()
 
 

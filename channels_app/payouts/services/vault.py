@@ -66,7 +66,8 @@ def vault_ready() -> VaultAccount:
     return vault
 
 
-def _signer_list(address: str) -> dict[str, Any] | None:
+def signer_list_read(address: str) -> dict[str, Any] | None:
+    """The account's SignerList as the validated ledger holds it (None: no list or no account)."""
     try:
         result = ledger.ledger_request(
             "account_info", account=address, ledger_index="validated", signer_lists=True
@@ -168,7 +169,7 @@ def vault_bootstrap(*, faucet_drops: int = VAULT_FAUCET_DROPS) -> dict[str, Any]
         vault.save(update_fields=["setup_txs"])
 
     state = account_state(vault.address)
-    signer_list = _signer_list(vault.address)
+    signer_list = signer_list_read(vault.address)
     have = sorted(e["SignerEntry"]["Account"] for e in (signer_list or {}).get("SignerEntries", []))
     if (
         state is None
@@ -192,7 +193,7 @@ def vault_status(vault: VaultAccount | None = None) -> dict[str, Any]:
     if vault is None:
         return {"address": None, "status": "absent"}
     state = account_state(vault.address)
-    signer_list = _signer_list(vault.address) if state is not None else None
+    signer_list = signer_list_read(vault.address) if state is not None else None
     return {
         "address": vault.address,
         "status": vault.status,
