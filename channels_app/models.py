@@ -326,8 +326,10 @@ class KeyRecord(models.Model):
     Where the private key lives is `keystore`: `software` (sealed with AES-GCM on this row),
     `pkcs11` (inside the HSM, found by `key_id`; `sealed` is empty) or `hd` (derived at
     `derivation_path` from the `hd_master` seed; `sealed` is empty). A key is *pending*
-    (made, not yet in force: a rotation waits for the ledger), *active*, *retired* (replaced;
-    a token key still verifies until `verify_until`) or *revoked* (refused everywhere).
+    (made, not yet in force: a rotation waits for the ledger, or a pre-published token key
+    waits in the JWKS until `published_at` + DROPGATE_TOKEN_KEY_PREPUBLISH_SECONDS), *active*,
+    *retired* (replaced; a token key still verifies until `verify_until`) or *revoked*
+    (refused everywhere).
     """
 
     class Purpose(models.TextChoices):
@@ -366,6 +368,9 @@ class KeyRecord(models.Model):
         null=True, blank=True, help_text="A retired token key verifies grants until then"
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(
+        null=True, blank=True, help_text="A token key is in the JWKS from then on"
+    )
     destroyed_at = models.DateTimeField(
         null=True, blank=True, help_text="Key material erased (sealed bytes or HSM objects)"
     )
@@ -413,6 +418,7 @@ class KeyEvent(models.Model):
     class Action(models.TextChoices):
         CREATED = "created", "created"
         ACTIVATED = "activated", "activated"
+        PREPUBLISHED = "prepublished", "pre-published"
         ROTATED = "rotated", "rotated"
         ROTATION_FAILED = "rotation_failed", "rotation failed"
         REVOKED = "revoked", "revoked"

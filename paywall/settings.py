@@ -235,6 +235,17 @@ if DROPGATE_KEY_OVERLAP_SECONDS < DROPGATE_GRANT_TTL_SECONDS:
 # Scheduled rotation: keys older than this are replaced by the keys-rotate-due beat task (0: never).
 DROPGATE_SETTLEMENT_KEY_MAX_AGE_DAYS = env_int("DROPGATE_SETTLEMENT_KEY_MAX_AGE_DAYS", 90)
 DROPGATE_TOKEN_KEY_MAX_AGE_DAYS = env_int("DROPGATE_TOKEN_KEY_MAX_AGE_DAYS", 30)
+# The JWKS's Cache-Control max-age: how stale a publisher's cached copy of the grant keys may be.
+DROPGATE_JWKS_MAX_AGE_SECONDS = env_int("DROPGATE_JWKS_MAX_AGE_SECONDS", 300)
+# A scheduled token-key rotation first publishes the next key (in the JWKS, signing nothing) and
+# only lets it sign after this long, so every cached JWKS already holds it; several max-ages.
+DROPGATE_TOKEN_KEY_PREPUBLISH_SECONDS = env_int(
+    "DROPGATE_TOKEN_KEY_PREPUBLISH_SECONDS", 3 * DROPGATE_JWKS_MAX_AGE_SECONDS
+)
+if DROPGATE_TOKEN_KEY_PREPUBLISH_SECONDS < DROPGATE_JWKS_MAX_AGE_SECONDS:
+    raise ImproperlyConfigured(
+        "DROPGATE_TOKEN_KEY_PREPUBLISH_SECONDS must be at least DROPGATE_JWKS_MAX_AGE_SECONDS."
+    )
 # How long a key-management transaction (SetRegularKey, AccountSet…) is awaited on the ledger.
 DROPGATE_KEY_LEDGER_WAIT_SECONDS = float(env_str("DROPGATE_KEY_LEDGER_WAIT_SECONDS", "30"))
 # Test-only crash hook: the named point calls os._exit. Unset in every real deployment.

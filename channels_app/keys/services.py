@@ -11,7 +11,11 @@ Purposes (KeyRecord.Purpose):
   (`payout_signer_sign`). `payout_vault`: the vault account's master key, used once to set
   the SignerList and disable itself (`payout_vault_harden`).
 - `refund`: the refund account's key (`refund_sign`).
-- `access_token`: signs readers' access grants, published as a JWKS; rotated with an overlap.
+- `access_token`: signs readers' access grants, published as a JWKS. A scheduled rotation
+  pre-publishes the next key (pending: in the JWKS, signing and verifying nothing) and promotes
+  it only after DROPGATE_TOKEN_KEY_PREPUBLISH_SECONDS, so publishers' cached JWKS already hold
+  it; the old key then verifies for DROPGATE_KEY_OVERLAP_SECONDS. An on-demand rotation and
+  the compromise drill switch at once (they skip the wait; a stolen key cannot wait).
 - `blind_token`: reserved. `hd_master`: the sealed BIP39 seed. `publisher`: per-publisher keys.
 
 Where keys are made (settings.DROPGATE_KEYSTORE):
@@ -37,7 +41,7 @@ import json
 import logging
 import secrets
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
@@ -47,7 +51,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from jwt.algorithms import OKPAlgorithm
 from xrpl.constants import CryptoAlgorithm
 from xrpl.core import keypairs
@@ -173,6 +177,7 @@ def key_info(record: KeyRecord) -> KeyInfo:
         activated_at=record.activated_at,
         retired_at=record.retired_at,
         revoked_at=record.revoked_at,
+        published_at=record.published_at,
     )
 
 
@@ -225,6 +230,8 @@ def _new_record(*, purpose: str, slot: int, owner_ref: str, active: bool) -> Key
         key_id=secrets.token_hex(8),
         active=active,
         activated_at=clock.now() if active else None,
+        # A token key is in the JWKS from the moment it exists (active or pre-published).
+        published_at=clock.now() if purpose == Purpose.ACCESS_TOKEN else None,
     )
     store = default_keystore()
     hd_purposes = {Purpose.SETTLEMENT_REGULAR, Purpose.PAYOUT_SIGNER, Purpose.REFUND}
@@ -760,6 +767,152 @@ def payout_vault_harden(*, actor: str = "system") -> VaultOutcome:
     )
 
 
+# --- Vault signer rotation (driven by payouts.services.signer_rotation) ---------------------
+
+
+def _signer_usable(record: KeyRecord) -> bool:
+    return record.active and record.revoked_at is None and record.destroyed_at is None
+
+
+def payout_signers_usable() -> dict[int, KeyInfo]:
+    """The payout signer keys that can sign now (active, neither revoked nor destroyed), by slot."""
+    return {
+        record.slot: key_info(record)
+        for record in KeyRecord.objects.filter(purpose=Purpose.PAYOUT_SIGNER, active=True)
+        if _signer_usable(record)
+    }
+
+
+def payout_signer_pending(*, slot: int) -> KeyInfo | None:
+    """The key waiting to replace signer `slot` (made by `payout_signer_prepare`), if any."""
+    record = KeyRecord.objects.filter(
+        purpose=Purpose.PAYOUT_SIGNER,
+        slot=slot,
+        active=False,
+        retired_at__isnull=True,
+        revoked_at__isnull=True,
+    ).first()
+    return key_info(record) if record is not None else None
+
+
+def payout_signer_pending_tx(*, slot: int) -> dict[str, Any]:
+    """The SignerListSet the pending key of `slot` waits for ({} if none was recorded)."""
+    record = KeyRecord.objects.filter(
+        purpose=Purpose.PAYOUT_SIGNER,
+        slot=slot,
+        active=False,
+        retired_at__isnull=True,
+        revoked_at__isnull=True,
+    ).first()
+    return dict(record.pending_tx) if record is not None else {}
+
+
+def payout_signer_prepare(*, slot: int, actor: str, reason: str) -> KeyInfo:
+    """Make the (pending) key that will replace signer `slot`; it signs nothing until
+    `payout_signer_activate`. Raises RotationInProgress if one is already pending."""
+    if not 0 <= slot < PAYOUT_SIGNER_COUNT:
+        raise ValueError("slot must be 0, 1 or 2")
+    try:
+        record = _create(purpose=Purpose.PAYOUT_SIGNER, slot=slot, active=False, actor=actor)
+    except IntegrityError as exc:
+        raise RotationInProgress() from exc
+    _event(
+        action=KeyEvent.Action.ROTATED,
+        purpose=Purpose.PAYOUT_SIGNER,
+        actor=actor,
+        key_id=record.key_id,
+        detail={"step": "new_key_pending", "slot": slot, "reason": reason},
+    )
+    return key_info(record)
+
+
+def payout_signer_record_tx(*, slot: int, tx_hash: str, last_ledger_sequence: int) -> None:
+    """Remember the SignerListSet the pending key of `slot` waits for (before it is submitted)."""
+    KeyRecord.objects.filter(
+        purpose=Purpose.PAYOUT_SIGNER,
+        slot=slot,
+        active=False,
+        retired_at__isnull=True,
+        revoked_at__isnull=True,
+    ).update(pending_tx={"hash": tx_hash, "last_ledger_sequence": last_ledger_sequence})
+
+
+def vault_signer_list_sign(*, signer_index: int, transaction: Transaction) -> Transaction:
+    """Signer `signer_index`'s multisignature on a SignerListSet of the vault account.
+
+    Unlike `payout_signer_sign` this works while payouts are paused: replacing a signer is
+    part of the response to an incident. It signs nothing but a SignerListSet of the vault.
+    """
+    if transaction.transaction_type.value != "SignerListSet":
+        raise ValueError("vault_signer_list_sign signs only SignerListSet transactions")
+    if transaction.account != payout_vault_address():
+        raise ValueError("vault_signer_list_sign signs only for the vault account")
+    record = KeyRecord.objects.filter(
+        purpose=Purpose.PAYOUT_SIGNER, slot=signer_index, active=True
+    ).first()
+    if record is None or not _signer_usable(record):
+        raise KeyUnavailable(f"Payout signer {signer_index + 1} has no usable key.")
+    return transaction_multisign(record, transaction)
+
+
+def payout_signer_activate(*, slot: int, actor: str, reason: str, tx_hash: str) -> KeyInfo:
+    """The ledger's SignerList now names the pending key of `slot`: make it active and retire
+    the key it replaces (audited). Idempotent once done."""
+    pending = KeyRecord.objects.filter(
+        purpose=Purpose.PAYOUT_SIGNER,
+        slot=slot,
+        active=False,
+        retired_at__isnull=True,
+        revoked_at__isnull=True,
+    ).first()
+    current = KeyRecord.objects.filter(
+        purpose=Purpose.PAYOUT_SIGNER, slot=slot, active=True
+    ).first()
+    if pending is None:
+        if current is None:
+            raise KeyUnavailable(f"Payout signer {slot + 1} has no key.")
+        return key_info(current)
+    _activate(pending, previous=current, revoke=False, actor=actor)
+    _event(
+        action=KeyEvent.Action.ROTATED,
+        purpose=Purpose.PAYOUT_SIGNER,
+        actor=actor,
+        key_id=current.key_id if current else "",
+        new_key_id=pending.key_id,
+        detail={"step": "old_key_retired", "slot": slot, "reason": reason, "tx": tx_hash},
+    )
+    return key_info(pending)
+
+
+def payout_signer_pending_fail(*, slot: int, actor: str, reason: str) -> None:
+    """Drop the pending key of `slot`: its SignerListSet never applied (audited)."""
+    pending = KeyRecord.objects.filter(
+        purpose=Purpose.PAYOUT_SIGNER,
+        slot=slot,
+        active=False,
+        retired_at__isnull=True,
+        revoked_at__isnull=True,
+    ).first()
+    if pending is not None:
+        _fail_pending(pending, actor=actor, reason=reason)
+
+
+def payout_signer_rotation_event(
+    *, slot: int, actor: str, step: str, detail: dict[str, Any], failed: bool = False
+) -> None:
+    """One audited step of a vault signer rotation that is not a key change by itself."""
+    current = KeyRecord.objects.filter(
+        purpose=Purpose.PAYOUT_SIGNER, slot=slot, active=True
+    ).first()
+    _event(
+        action=KeyEvent.Action.ROTATION_FAILED if failed else KeyEvent.Action.ROTATED,
+        purpose=Purpose.PAYOUT_SIGNER,
+        actor=actor,
+        key_id=current.key_id if current else "",
+        detail={"step": step, "slot": slot, **detail},
+    )
+
+
 # --- Rotation --------------------------------------------------------------------------------
 
 
@@ -844,22 +997,93 @@ def settlement_key_rotate(
     )
 
 
-def token_key_rotate(*, actor: str = "system", reason: str = "on demand") -> RotationOutcome:
-    """Make a new token-signing key active. The old one stays in the JWKS and keeps verifying
-    for DROPGATE_KEY_OVERLAP_SECONDS (at least a grant's lifetime), then drops out."""
+def _token_pending() -> QuerySet[KeyRecord]:
+    """The pre-published token key (at most one: `key_one_pending_per_purpose_slot`)."""
+    return KeyRecord.objects.filter(
+        purpose=Purpose.ACCESS_TOKEN,
+        active=False,
+        retired_at__isnull=True,
+        revoked_at__isnull=True,
+    )
+
+
+def _published_for(record: KeyRecord, now: datetime) -> timedelta:
+    return now - (record.published_at or record.created_at or now)
+
+
+def _prepublish_window() -> timedelta:
+    return timedelta(seconds=settings.DROPGATE_TOKEN_KEY_PREPUBLISH_SECONDS)
+
+
+def token_key_prepublish(*, actor: str = "system", reason: str = "on demand") -> KeyInfo:
+    """Publish the next token-signing key without letting it sign: it is in the JWKS (pending)
+    from now on, and `keys_rotate_due` promotes it once it has been published for
+    DROPGATE_TOKEN_KEY_PREPUBLISH_SECONDS. Idempotent: an existing pending key is returned."""
+    existing = _token_pending().first()
+    if existing is not None:
+        return key_info(existing)
+    try:
+        with transaction.atomic():
+            record = _create(purpose=Purpose.ACCESS_TOKEN, active=False, actor=actor)
+            published = record.published_at or clock.now()
+            _event(
+                action=KeyEvent.Action.PREPUBLISHED,
+                purpose=Purpose.ACCESS_TOKEN,
+                actor=actor,
+                key_id=record.key_id,
+                detail={
+                    "reason": reason,
+                    "signs_from": (published + _prepublish_window()).isoformat(),
+                },
+            )
+    except IntegrityError:
+        # Another process pre-published first: theirs is the next key.
+        return key_info(_token_pending().get())
+    return key_info(record)
+
+
+def _token_key_switch(*, actor: str, reason: str, scheduled: bool) -> RotationOutcome | None:
+    """Retire the active token key into its overlap window and make the next key active: the
+    pre-published one if there is one, else (on demand only) a new key.
+
+    `scheduled`: only a pending key published for the full window is promoted; returns None
+    when there is none (already promoted by another worker, or not ready yet).
+    """
     now = clock.now()
     with transaction.atomic():
-        current = (
+        # Both rows locked in one order (by pk), so two rotations serialise here.
+        locked = list(
             KeyRecord.objects.select_for_update()
-            .filter(purpose=Purpose.ACCESS_TOKEN, active=True)
-            .first()
+            .filter(Q(active=True) | Q(retired_at__isnull=True, revoked_at__isnull=True))
+            .filter(purpose=Purpose.ACCESS_TOKEN)
+            .order_by("pk")
         )
+        current = next((r for r in locked if r.active), None)
+        pending = next((r for r in locked if r.state == "pending"), None)
+        published = _published_for(pending, now) if pending is not None else timedelta(0)
+        if scheduled and (pending is None or published < _prepublish_window()):
+            return None
         if current is not None:
             current.active = False
             current.retired_at = now
             current.verify_until = now + timedelta(seconds=settings.DROPGATE_KEY_OVERLAP_SECONDS)
             current.save(update_fields=["active", "retired_at", "verify_until"])
-        new = _create(purpose=Purpose.ACCESS_TOKEN, active=True, actor=actor)
+        if pending is not None:
+            pending.active, pending.activated_at = True, now
+            pending.save(update_fields=["active", "activated_at"])
+            _event(
+                action=KeyEvent.Action.ACTIVATED,
+                purpose=Purpose.ACCESS_TOKEN,
+                actor=actor,
+                key_id=pending.key_id,
+                detail={
+                    "replaces": current.key_id if current else "",
+                    "published_seconds": int(published.total_seconds()),
+                },
+            )
+            new = pending
+        else:
+            new = _create(purpose=Purpose.ACCESS_TOKEN, active=True, actor=actor)
         _event(
             action=KeyEvent.Action.ROTATED,
             purpose=Purpose.ACCESS_TOKEN,
@@ -871,6 +1095,10 @@ def token_key_rotate(*, actor: str = "system", reason: str = "on demand") -> Rot
                 "verify_until": current.verify_until.isoformat()
                 if current and current.verify_until
                 else None,
+                "prepublished": pending is not None,
+                "published_seconds": int(published.total_seconds()),
+                # An on-demand switch does not wait out the pre-publication window.
+                "skipped_prepublication": published < _prepublish_window(),
             },
         )
     return RotationOutcome(
@@ -878,11 +1106,27 @@ def token_key_rotate(*, actor: str = "system", reason: str = "on demand") -> Rot
     )
 
 
+def token_key_rotate(*, actor: str = "system", reason: str = "on demand") -> RotationOutcome:
+    """Switch token-signing keys now (the emergency path: no pre-publication wait).
+
+    The pre-published key, if any, becomes active at once (publishers that fetched the JWKS
+    since it was published already hold it), else a new key does; either way caches older than
+    that miss the new `kid` until they refetch. The old key stays in the JWKS and keeps
+    verifying for DROPGATE_KEY_OVERLAP_SECONDS (at least a grant's lifetime), then drops out.
+    For a planned rotation use `token_key_prepublish` and let `keys_rotate_due` promote it.
+    """
+    outcome = _token_key_switch(actor=actor, reason=reason, scheduled=False)
+    if outcome is None:  # pragma: no cover - an on-demand switch always switches
+        raise KeyUnavailable()
+    return outcome
+
+
 def token_key_revoke(
     *, key_id: str | None = None, actor: str = "system", reason: str = "revoked"
 ) -> RotationOutcome:
     """Revoke a token-signing key now (the active one by default): it leaves the JWKS, every
-    grant it signed is refused, and its material is destroyed. A revoked active key is replaced."""
+    grant it signed is refused, and its material is destroyed. A revoked active key is replaced
+    at once by a new key, without pre-publication, and a pre-published key is revoked with it."""
     now = clock.now()
     with transaction.atomic():
         queryset = KeyRecord.objects.select_for_update().filter(purpose=Purpose.ACCESS_TOKEN)
@@ -890,23 +1134,37 @@ def token_key_revoke(
         if record is None:
             raise KeyUnavailable("There is no access-token key to revoke.")
         was_active = record.active
-        record.active = False
-        record.retired_at = record.retired_at or now
-        record.revoked_at = record.revoked_at or now
-        record.verify_until = now
-        record.save(update_fields=["active", "retired_at", "revoked_at", "verify_until"])
+        revoked = [record]
+        if was_active:
+            # The pre-published key's material sat beside the suspect one (same table and KEK,
+            # or the same HSM token): it is not promoted, it is revoked with it.
+            revoked += list(
+                _token_pending().select_for_update().exclude(pk=record.pk).order_by("pk")
+            )
+        for each in revoked:
+            each.active = False
+            each.retired_at = each.retired_at or now
+            each.revoked_at = each.revoked_at or now
+            each.verify_until = now
+            each.save(update_fields=["active", "retired_at", "revoked_at", "verify_until"])
+        # Skips pre-publication: a stolen key cannot keep signing while a new one waits.
         new = (
             _create(purpose=Purpose.ACCESS_TOKEN, active=True, actor=actor) if was_active else None
         )
-        _event(
-            action=KeyEvent.Action.REVOKED,
-            purpose=Purpose.ACCESS_TOKEN,
-            actor=actor,
-            key_id=record.key_id,
-            new_key_id=new.key_id if new else "",
-            detail={"reason": reason},
-        )
-    _destroy_material(record, actor=actor, reason=reason)
+        for each in revoked:
+            _event(
+                action=KeyEvent.Action.REVOKED,
+                purpose=Purpose.ACCESS_TOKEN,
+                actor=actor,
+                key_id=each.key_id,
+                new_key_id=new.key_id if new else "",
+                detail={
+                    "reason": reason if each is record else f"{reason} (pre-published beside it)",
+                    "skipped_prepublication": new is not None,
+                },
+            )
+    for each in revoked:
+        _destroy_material(each, actor=actor, reason=reason)
     token_key_cache_clear()
     return RotationOutcome(
         Purpose.ACCESS_TOKEN,
@@ -924,12 +1182,32 @@ def _older_than(record: KeyRecord | None, days: int) -> bool:
     return born is not None and clock.now() - born >= timedelta(days=days)
 
 
-def keys_rotate_due(*, actor: str = "scheduler") -> list[RotationOutcome]:
-    """Rotate every key older than its maximum age (the beat task's body). Idempotent."""
-    done: list[RotationOutcome] = []
+def _token_key_rotate_due(*, actor: str) -> RotationOutcome | None:
+    """One scheduled step of the token key: promote a pending key published for the full
+    window; else pre-publish the next key once the active one is within that window of its
+    maximum age (so it is promoted about when that age is reached)."""
+    if _token_pending().exists():
+        return _token_key_switch(actor=actor, reason="scheduled", scheduled=True)
     token = KeyRecord.objects.filter(purpose=Purpose.ACCESS_TOKEN, active=True).first()
-    if _older_than(token, settings.DROPGATE_TOKEN_KEY_MAX_AGE_DAYS):
-        done.append(token_key_rotate(actor=actor, reason="scheduled"))
+    days = settings.DROPGATE_TOKEN_KEY_MAX_AGE_DAYS
+    if token is None or days <= 0:
+        return None
+    born = token.activated_at or token.created_at
+    if born is not None and clock.now() >= born + timedelta(days=days) - _prepublish_window():
+        token_key_prepublish(actor=actor, reason="scheduled")
+    return None
+
+
+def keys_rotate_due(*, actor: str = "scheduler") -> list[RotationOutcome]:
+    """Rotate every key older than its maximum age (the beat task's body). Idempotent.
+
+    The token key moves in two runs: one pre-publishes its successor, a later one (at least
+    DROPGATE_TOKEN_KEY_PREPUBLISH_SECONDS on) promotes it; only promotions are returned.
+    """
+    done: list[RotationOutcome] = []
+    token_outcome = _token_key_rotate_due(actor=actor)
+    if token_outcome is not None:
+        done.append(token_outcome)
     if KeyRecord.objects.filter(purpose=Purpose.SETTLEMENT_REGULAR).exists():
         settlement_regular_key_sync(actor=actor)  # a rotation left pending by an outage
     regular = KeyRecord.objects.filter(purpose=Purpose.SETTLEMENT_REGULAR, active=True).first()
@@ -1029,7 +1307,8 @@ def key_compromise_drill(
 
     `purpose` is "settlement" (the regular key; a new one is set on the ledger with
     SetRegularKey, so the old one is refused with tefBAD_AUTH) or "access_token" (revoked: out
-    of the JWKS, its grants refused; a new key signs from now on). Payouts stay paused until an
+    of the JWKS, its grants refused; a new key signs from now on, without pre-publication, and a
+    pre-published key is revoked with the active one). Payouts stay paused until an
     administrator calls `payouts_resume`. Precondition: no open transaction.
     """
     why = reason or "compromise drill"
@@ -1148,10 +1427,14 @@ def token_issue(*, claims: dict[str, Any], ttl: timedelta | None = None) -> str:
 
 
 def _token_key_usable(record: KeyRecord) -> bool:
+    """Active, or retired and still in its overlap window. A pending (pre-published) key is in
+    the JWKS but verifies nothing: it has signed nothing, so a grant under its kid is forged."""
     if record.revoked_at is not None:
         return False
     if record.active:
         return True
+    if record.retired_at is None:
+        return False
     return record.verify_until is not None and clock.now() < record.verify_until
 
 
@@ -1184,17 +1467,19 @@ def token_verify(*, token: str, audience: str) -> dict[str, Any]:
 
 
 def token_jwks() -> dict[str, Any]:
-    """The public keys grants may be verified with: the active one, and rotated ones until their
-    overlap ends. Revoked keys are never listed."""
+    """The public keys grants may be verified with: the active one, the pre-published next one
+    (so caches hold it before it signs), and rotated ones until their overlap ends, in that
+    order. Revoked keys are never listed."""
     key_ensure(purpose=Purpose.ACCESS_TOKEN)
     keys = []
     now = clock.now()
     candidates = KeyRecord.objects.filter(
-        Q(active=True) | Q(verify_until__gt=now),
+        Q(active=True) | Q(retired_at__isnull=True) | Q(verify_until__gt=now),
         purpose=Purpose.ACCESS_TOKEN,
         revoked_at__isnull=True,
-    ).order_by("-active", "-pk")
-    for record in candidates:
+    ).order_by("-pk")
+    order = {"active": 0, "pending": 1, "retired": 2}
+    for record in sorted(candidates, key=lambda r: order[r.state]):
         jwk = OKPAlgorithm.to_jwk(_token_public_key(record), as_dict=True)
         jwk.update({"kid": record.key_id, "alg": "EdDSA", "use": "sig"})
         keys.append(jwk)
@@ -1231,6 +1516,7 @@ __all__ = [
     "token_issue",
     "token_jwks",
     "token_key_cache_clear",
+    "token_key_prepublish",
     "token_key_revoke",
     "token_key_rotate",
     "token_verify",

@@ -23,6 +23,7 @@ class KeyInfo:
     activated_at: datetime | None
     retired_at: datetime | None
     revoked_at: datetime | None
+    published_at: datetime | None = None  # access-token keys: in the JWKS since
 
 
 @dataclass(frozen=True)

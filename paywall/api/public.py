@@ -6,6 +6,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -247,7 +248,11 @@ class ArticleTeaserListApi(ApiView):
 class JwksApi(ApiView):
     """Public keys that sign access grants, for publishers' servers to verify them."""
 
-    success_cache_control = "public, max-age=300"
+    @property
+    def success_cache_control(self) -> str:  # type: ignore[override]
+        # Pre-published token keys are in the JWKS for several of these max-ages before they
+        # sign (DROPGATE_TOKEN_KEY_PREPUBLISH_SECONDS), so a cached copy never misses a kid.
+        return f"public, max-age={settings.DROPGATE_JWKS_MAX_AGE_SECONDS}"
 
     @extend_schema(
         operation_id="grant_jwks",

@@ -214,6 +214,24 @@ def test_publishers_can_verify_grants_with_the_jwks(url: str) -> None:
         jwt.decode(grant.token, key.key, algorithms=["EdDSA"], audience="pub_someoneelse")
 
 
+@override_settings(ROOT_URLCONF=__name__, DROPGATE_JWKS_MAX_AGE_SECONDS=120)
+def test_the_jwks_lists_the_prepublished_key_and_caches_for_the_set_max_age() -> None:
+    from channels_app.keys.services import token_key_prepublish
+
+    publisher = make_publisher()
+    reader, article = paid(publisher)
+    grant = grant_issue(reader=reader, article=article)
+    pending = token_key_prepublish(actor="test")
+
+    response = Client().get("/.well-known/jwks.json")
+
+    assert response["Cache-Control"] == "public, max-age=120"
+    kids = [key["kid"] for key in response.json()["keys"]]
+    assert kids == [jwt.get_unverified_header(grant.token)["kid"], pending.key_id]
+    next_grant = grant_issue(reader=reader, article=article)
+    assert jwt.get_unverified_header(next_grant.token)["kid"] != pending.key_id  # not signing
+
+
 def test_grant_expiry_follows_the_setting(settings) -> None:
     settings.DROPGATE_GRANT_TTL_SECONDS = 60
     publisher = make_publisher()

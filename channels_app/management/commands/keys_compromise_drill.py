@@ -2,7 +2,8 @@
 
 Treats the key (the active one by default) as stolen: pauses payouts, revokes the key,
 re-keys (settlement: a new regular key on the ledger, so the old one is refused with
-tefBAD_AUTH; access_token: out of the JWKS, its grants refused, a new key signs), and prints
+tefBAD_AUTH; access_token: out of the JWKS, its grants refused, a new key signs at once,
+skipping pre-publication, and a pre-published next key is revoked too), and prints
 a JSON report of what that key signed. Payouts stay paused until an administrator resumes
 them (`keys.services.payouts_resume`).
 """

@@ -103,10 +103,14 @@ def test_on_demand_rotation_command() -> None:
 
 def test_scheduled_rotation_rotates_only_keys_past_their_age(settings) -> None:
     settings.DROPGATE_TOKEN_KEY_MAX_AGE_DAYS = 30
+    settings.DROPGATE_TOKEN_KEY_PREPUBLISH_SECONDS = 900
     first = _kid(_grant())
     assert keys.keys_rotate_due() == []
     with clock.override(timedelta(days=31)):
-        done = keys.keys_rotate_due()
+        assert keys.keys_rotate_due() == []  # first the next key is pre-published …
+        assert _kid(_grant()) == first
+    with clock.override(timedelta(days=31, seconds=901)):
+        done = keys.keys_rotate_due()  # … then promoted once it was published long enough
         assert [o.old_key_id for o in done] == [first]
         assert keys.keys_rotate_due() == []  # idempotent: the new key is young
 
