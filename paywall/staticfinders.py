@@ -1,7 +1,8 @@
 """Publish only the built SDK and stylesheets from `static/`, never its sources or toolchain.
 
-`static/js/` also holds the SDK's sources, tests, `node_modules` and build files; WhiteNoise
-serves whatever the finders list, so the finder leaves those out, for listing and lookup.
+`static/js/` also holds the SDK's sources, tests, developer tools, `node_modules` and build
+files; WhiteNoise serves whatever the finders list, so the finder leaves those out, for
+listing and lookup.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ UNPUBLISHED = (
     "node_modules",
     "src",
     "test",
+    "tools",
     "coverage",
     "*.mjs",
     "package.json",

@@ -16,7 +16,14 @@ def test_built_files_are_served(path: str) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "path",
-    ["js/package.json", "js/build.mjs", "js/src/paywall/index.js", "js/README.md", "js/.gitignore"],
+    [
+        "js/package.json",
+        "js/build.mjs",
+        "js/src/paywall/index.js",
+        "js/README.md",
+        "js/.gitignore",
+        "js/tools/recorder.html",
+    ],
 )
 def test_sources_and_toolchain_are_not_served(path: str) -> None:
     from django.contrib.staticfiles import finders
