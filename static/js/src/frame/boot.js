@@ -71,6 +71,7 @@ const HANDLERS = {
   setCap: (signer) => signer.setCap(),
   topUp: (signer) => signer.topUp(),
   closeChannel: (signer) => signer.closeChannel(),
+  rotateClaimKey: (signer) => signer.replaceClaimKey(),
   probe: (signer, request, probe) => probe(),
 };
 

@@ -452,5 +452,23 @@ export function createSigner({
 
     topUp,
     closeChannel: close,
+
+    /** The reader's "replace claim key" (page wallet menu): confirm, then rotateClaimKey. */
+    replaceClaimKey() {
+      return ui.hold(async () => {
+        const ok = await ui.confirm({
+          title: "Replace your claim key?",
+          message:
+            "A new signing key replaces the one this browser signs payments with. Your current " +
+            "channel is settled and closed (what you did not spend returns to your wallet), and " +
+            "your next paid article opens a new channel.",
+          confirmLabel: "Replace key",
+        });
+        if (!ok) throw cancelled();
+        const out = await ui.busy("Replacing your claim key…", () => rotateClaimKey());
+        await publish();
+        return out;
+      });
+    },
   };
 }

@@ -203,6 +203,7 @@ export function startPaywall({
       ["set-cap", "Spending cap…"],
       ["top-up", "Top up channel…"],
       ["close-channel", "Close channel…"],
+      ["rotate-key", "Replace claim key…"],
     ]) {
       panel.append(el("button", { type: "button", "data-paywall-action": action }, label));
     }
@@ -211,7 +212,12 @@ export function startPaywall({
     return bar;
   }
 
-  const WALLET_ACTIONS = { "set-cap": "setCap", "top-up": "topUp", "close-channel": "closeChannel" };
+  const WALLET_ACTIONS = {
+    "set-cap": "setCap",
+    "top-up": "topUp",
+    "close-channel": "closeChannel",
+    "rotate-key": "rotateClaimKey",
+  };
 
   function renderArticle(article, slug) {
     const n = ++uid;
@@ -622,6 +628,7 @@ export function startPaywall({
     setCap: () => walletAction("setCap"),
     topUp: () => walletAction("topUp"),
     closeChannel: () => walletAction("closeChannel"),
+    rotateClaimKey: () => walletAction("rotateClaimKey"),
   });
   Object.defineProperty(win, "Dropgate", { value: api, configurable: true, enumerable: false, writable: false });
 

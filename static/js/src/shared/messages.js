@@ -20,6 +20,7 @@ export const REQUESTS = Object.freeze({
   setCap: [],
   topUp: [],
   closeChannel: [],
+  rotateClaimKey: [],
   probe: [],
 });
 

@@ -107,6 +107,31 @@ describe("rotateClaimKey", () => {
   });
 });
 
+describe("replaceClaimKey (the wallet menu's request)", () => {
+  it("asks the reader first, then rotates", async () => {
+    const t = setup({ answers: [true, true] });
+    await t.signer.unlock("x");
+    const oldKey = await t.keyring.publicKeyHex("claim");
+
+    const result = await t.signer.replaceClaimKey();
+
+    expect(t.asked.at(-1)).toBe("Replace your claim key?");
+    expect(result.claimPublicKey).toBe(await t.keyring.publicKeyHex("claim"));
+    expect(result.claimPublicKey).not.toBe(oldKey);
+  });
+
+  it("cancelled, nothing is sent and the key stays", async () => {
+    const t = setup({ answers: [true, false] });
+    await t.signer.unlock("x");
+    const oldKey = await t.keyring.publicKeyHex("claim");
+
+    await expect(t.signer.replaceClaimKey()).rejects.toMatchObject({ code: "cancelled" });
+
+    expect(await t.keyring.publicKeyHex("claim")).toBe(oldKey);
+    expect(t.server.calls.some((c) => c.path === "readers/me/claim-key")).toBe(false);
+  });
+});
+
 describe("a retired channel", () => {
   it("is forgotten and a new channel is opened and paid", async () => {
     const t = setup({ answers: [true, true] });

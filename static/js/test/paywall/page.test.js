@@ -182,14 +182,17 @@ describe("page script", () => {
   });
 
   it("exposes window.Dropgate", async () => {
-    const { frame } = start({ handlers: { status: () => ({ channel: null, capDrops: 1 }), setCap: () => ({ capDrops: 5 }), topUp: () => ({}), closeChannel: () => ({}) } });
+    const { frame } = start({ handlers: { status: () => ({ channel: null, capDrops: 1 }), setCap: () => ({ capDrops: 5 }), topUp: () => ({}), closeChannel: () => ({}), rotateClaimKey: () => ({ claimPublicKey: "ED00", closingChannels: [] }) } });
     expect(window.Dropgate.version).toBe("0.2.0");
-    for (const name of ["unlock", "status", "setCap", "topUp", "closeChannel"]) expect(typeof window.Dropgate[name]).toBe("function");
+    for (const name of ["unlock", "status", "setCap", "topUp", "closeChannel", "rotateClaimKey"]) expect(typeof window.Dropgate[name]).toBe("function");
     expect(await window.Dropgate.status()).toEqual({ channel: null, capDrops: 1 });
     expect(await window.Dropgate.setCap()).toEqual({ capDrops: 5 });
     await window.Dropgate.topUp();
     await window.Dropgate.closeChannel();
-    expect(frame.requests.map((r) => r.type)).toEqual(expect.arrayContaining(["status", "setCap", "topUp", "closeChannel"]));
+    expect(await window.Dropgate.rotateClaimKey()).toEqual({ claimPublicKey: "ED00", closingChannels: [] });
+    expect(frame.requests.map((r) => r.type)).toEqual(
+      expect.arrayContaining(["status", "setCap", "topUp", "closeChannel", "rotateClaimKey"]),
+    );
     await expect(window.Dropgate.unlock("nope")).rejects.toThrow(/no article/);
     expect(frame.publisher).toBe("pub_a");
     expect(frame.origin).toBe(ORIGIN);
@@ -276,9 +279,10 @@ describe("page script at load", () => {
     startPaywall({ window, script, fetch, createHost: fakeFrame().create, idle: () => {}, connectTelemetry: () => null });
     await flush(30);
     observer.disconnect();
-    // one bar per article, inserted whole (its button, note and wallet menu were built off-document)
+    // one bar per article, inserted whole (its button, note and wallet menu — cap, top-up, close,
+    // replace key — were built off-document)
     expect(inserted.map((n) => n.className)).toEqual(["dg-bar", "dg-bar"]);
-    expect(inserted[0].querySelectorAll("button")).toHaveLength(4);
+    expect(inserted[0].querySelectorAll("button")).toHaveLength(5);
     expect(calls).toHaveLength(1);
     // an article the server does not know keeps a working button without a price
     expect(button("harbour-tides").textContent).toBe("Unlock");

@@ -28,7 +28,7 @@ describe("requests", () => {
       id: 3,
       articles: ["a", "b-2"],
     });
-    for (const type of ["status", "setCap", "topUp", "closeChannel"]) {
+    for (const type of ["status", "setCap", "topUp", "closeChannel", "rotateClaimKey"]) {
       expect(makeRequest(type, "a-1").type).toBe(type);
     }
   });
