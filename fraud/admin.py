@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from channels_app.admin import ReadOnlyAdmin
 from channels_app.exceptions import DropgateError
 from fraud.models.cases import ArticleTrafficHour, FraudCase, FraudCaseEvent
 from fraud.models.telemetry import RiskDecisionRecord, TelemetrySession
@@ -30,19 +31,6 @@ from fraud.services.cases import (
     case_note,
     case_release,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Viewable, never added, edited or deleted through the admin."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def _pretty(value: Any) -> str:

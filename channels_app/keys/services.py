@@ -783,27 +783,30 @@ def payout_signers_usable() -> dict[int, KeyInfo]:
     }
 
 
-def payout_signer_pending(*, slot: int) -> KeyInfo | None:
-    """The key waiting to replace signer `slot` (made by `payout_signer_prepare`), if any."""
-    record = KeyRecord.objects.filter(
+def _payout_signers_pending(slot: int) -> QuerySet[KeyRecord]:
+    """The key waiting to replace signer `slot` (at most one: a unique constraint)."""
+    return KeyRecord.objects.filter(
         purpose=Purpose.PAYOUT_SIGNER,
         slot=slot,
         active=False,
         retired_at__isnull=True,
         revoked_at__isnull=True,
-    ).first()
+    )
+
+
+def _payout_signer_current(slot: int) -> KeyRecord | None:
+    return KeyRecord.objects.filter(purpose=Purpose.PAYOUT_SIGNER, slot=slot, active=True).first()
+
+
+def payout_signer_pending(*, slot: int) -> KeyInfo | None:
+    """The key waiting to replace signer `slot` (made by `payout_signer_prepare`), if any."""
+    record = _payout_signers_pending(slot).first()
     return key_info(record) if record is not None else None
 
 
 def payout_signer_pending_tx(*, slot: int) -> dict[str, Any]:
     """The SignerListSet the pending key of `slot` waits for ({} if none was recorded)."""
-    record = KeyRecord.objects.filter(
-        purpose=Purpose.PAYOUT_SIGNER,
-        slot=slot,
-        active=False,
-        retired_at__isnull=True,
-        revoked_at__isnull=True,
-    ).first()
+    record = _payout_signers_pending(slot).first()
     return dict(record.pending_tx) if record is not None else {}
 
 
@@ -828,13 +831,9 @@ def payout_signer_prepare(*, slot: int, actor: str, reason: str) -> KeyInfo:
 
 def payout_signer_record_tx(*, slot: int, tx_hash: str, last_ledger_sequence: int) -> None:
     """Remember the SignerListSet the pending key of `slot` waits for (before it is submitted)."""
-    KeyRecord.objects.filter(
-        purpose=Purpose.PAYOUT_SIGNER,
-        slot=slot,
-        active=False,
-        retired_at__isnull=True,
-        revoked_at__isnull=True,
-    ).update(pending_tx={"hash": tx_hash, "last_ledger_sequence": last_ledger_sequence})
+    _payout_signers_pending(slot).update(
+        pending_tx={"hash": tx_hash, "last_ledger_sequence": last_ledger_sequence}
+    )
 
 
 def vault_signer_list_sign(*, signer_index: int, transaction: Transaction) -> Transaction:
@@ -858,16 +857,8 @@ def vault_signer_list_sign(*, signer_index: int, transaction: Transaction) -> Tr
 def payout_signer_activate(*, slot: int, actor: str, reason: str, tx_hash: str) -> KeyInfo:
     """The ledger's SignerList now names the pending key of `slot`: make it active and retire
     the key it replaces (audited). Idempotent once done."""
-    pending = KeyRecord.objects.filter(
-        purpose=Purpose.PAYOUT_SIGNER,
-        slot=slot,
-        active=False,
-        retired_at__isnull=True,
-        revoked_at__isnull=True,
-    ).first()
-    current = KeyRecord.objects.filter(
-        purpose=Purpose.PAYOUT_SIGNER, slot=slot, active=True
-    ).first()
+    pending = _payout_signers_pending(slot).first()
+    current = _payout_signer_current(slot)
     if pending is None:
         if current is None:
             raise KeyUnavailable(f"Payout signer {slot + 1} has no key.")
@@ -886,13 +877,7 @@ def payout_signer_activate(*, slot: int, actor: str, reason: str, tx_hash: str) 
 
 def payout_signer_pending_fail(*, slot: int, actor: str, reason: str) -> None:
     """Drop the pending key of `slot`: its SignerListSet never applied (audited)."""
-    pending = KeyRecord.objects.filter(
-        purpose=Purpose.PAYOUT_SIGNER,
-        slot=slot,
-        active=False,
-        retired_at__isnull=True,
-        revoked_at__isnull=True,
-    ).first()
+    pending = _payout_signers_pending(slot).first()
     if pending is not None:
         _fail_pending(pending, actor=actor, reason=reason)
 
@@ -901,9 +886,7 @@ def payout_signer_rotation_event(
     *, slot: int, actor: str, step: str, detail: dict[str, Any], failed: bool = False
 ) -> None:
     """One audited step of a vault signer rotation that is not a key change by itself."""
-    current = KeyRecord.objects.filter(
-        purpose=Purpose.PAYOUT_SIGNER, slot=slot, active=True
-    ).first()
+    current = _payout_signer_current(slot)
     _event(
         action=KeyEvent.Action.ROTATION_FAILED if failed else KeyEvent.Action.ROTATED,
         purpose=Purpose.PAYOUT_SIGNER,

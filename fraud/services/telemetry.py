@@ -145,6 +145,7 @@ def telemetry_session_open(
     row = None
     if resume:
         row = TelemetrySession.objects.filter(public_id=resume, publisher_ref=publisher_ref).first()
+    resumed = row is not None
     if row is None:
         row = TelemetrySession.objects.create(
             public_id=_new_public_id(),
@@ -155,33 +156,23 @@ def telemetry_session_open(
             is_bot_ua=info.is_bot,
             reasons=list(ua_reasons),
         )
-        state = SessionState(
-            pk=row.pk,
-            public_id=row.public_id,
-            publisher_ref=publisher_ref,
-            user_agent=user_agent,
-            accept_language=accept_language,
-            resumed=False,
-            next_seq=0,
-            ua_reasons=ua_reasons,
+    state = SessionState(
+        pk=row.pk,
+        public_id=row.public_id,
+        publisher_ref=publisher_ref,
+        user_agent=user_agent,
+        accept_language=accept_language,
+        resumed=resumed,
+        next_seq=None if resumed else 0,
+        ua_reasons=ua_reasons,
+    )
+    if resumed:
+        state.prior_reasons = tuple(
+            r for r in row.reasons if isinstance(r, str) and r not in _TRANSIENT
         )
-    else:
-        state = SessionState(
-            pk=row.pk,
-            public_id=row.public_id,
-            publisher_ref=publisher_ref,
-            user_agent=user_agent,
-            accept_language=accept_language,
-            resumed=True,
-            next_seq=None,
-            ua_reasons=ua_reasons,
-            prior_reasons=tuple(
-                r for r in row.reasons if isinstance(r, str) and r not in _TRANSIENT
-            ),
-            rejected={str(k): int(v) for k, v in (row.rejected or {}).items()},
-            events_count=row.events_count,
-            fingerprint_hash=row.fingerprint_hash,
-        )
+        state.rejected = {str(k): int(v) for k, v in (row.rejected or {}).items()}
+        state.events_count = row.events_count
+        state.fingerprint_hash = row.fingerprint_hash
         # The page's mouse deltas carry on from its last sample: start from it if known.
         origin = cache.get(origin_cache_key(row.public_id))
         if isinstance(origin, (list, tuple)) and len(origin) == 3:
