@@ -13,7 +13,6 @@ from 0 to 1, so the human micro-structure (tremor, sub-movements, uneven timing)
 from __future__ import annotations
 
 import csv
-import os
 import random
 import time
 from dataclasses import dataclass
@@ -21,13 +20,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.fixtures.human_traces import sapimouse_dir
 
-from tests.fixtures.sandbox import REPO_ROOT
-
-SAPIMOUSE_DIR = Path(
-    os.environ.get("DROPGATE_SAPIMOUSE_DIR", REPO_ROOT.parent / "shared" / "data" / "sapimouse")
-)
+SAPIMOUSE_DIR = sapimouse_dir()
 # Inside a stretch, a gap longer than this is a pause: it is shortened when replayed.
 LONGEST_REPLAYED_PAUSE_MS = 400.0
 
@@ -40,10 +35,7 @@ class Stroke:
 
 
 def _trace_files() -> list[Path]:
-    files = sorted(SAPIMOUSE_DIR.glob("user*/*.csv"))
-    if not files:
-        pytest.skip(f"no SapiMouse traces under {SAPIMOUSE_DIR} (set DROPGATE_SAPIMOUSE_DIR)")
-    return files
+    return sorted(SAPIMOUSE_DIR.glob("user*/*.csv"))
 
 
 @cache

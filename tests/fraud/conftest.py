@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.core.cache import cache
+
+from tests.fixtures.human_traces import sapimouse_files
 
 HUMAN_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -62,11 +63,6 @@ def human_fingerprint(**overrides: Any) -> dict[str, Any]:
     return fingerprint
 
 
-def sapimouse_files() -> list[Path]:
-    root = Path(settings.DROPGATE_SAPIMOUSE_DIR)
-    return sorted(root.glob("user*/session_*.csv"))
-
-
 def read_trace(path: Path) -> list[tuple[int, str, str, int, int]]:
     with path.open(newline="") as handle:
         reader = csv.reader(handle)
@@ -104,7 +100,4 @@ def trace_batches(
 
 @pytest.fixture(scope="session")
 def human_rows() -> list[tuple[int, str, str, int, int]]:
-    files = sapimouse_files()
-    if not files:
-        pytest.skip("no SapiMouse traces at DROPGATE_SAPIMOUSE_DIR")
-    return read_trace(files[0])
+    return read_trace(sapimouse_files()[0])

@@ -8,11 +8,11 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 
 from fraud.botgen.python_bots import bots_write
 from fraud.model import bot_model
+from tests.fixtures.human_traces import sapimouse_dir
 
 HELDOUT = Path(__file__).resolve().parents[2] / "fraud" / "training_data" / "bots_heldout"
 
@@ -27,9 +27,7 @@ def run_eval(humans: Path, bots: Path) -> dict:
 
 @pytest.fixture
 def human_dir(tmp_path: Path) -> Path:
-    source = Path(settings.DROPGATE_SAPIMOUSE_DIR)
-    if not source.is_dir():
-        pytest.skip(f"SapiMouse dataset not found at {source} (DROPGATE_SAPIMOUSE_DIR)")
+    source = sapimouse_dir()
     out = tmp_path / "humans"
     for user in sorted(p for p in source.iterdir() if p.is_dir())[:6]:
         for f in sorted(user.glob("*.csv")):

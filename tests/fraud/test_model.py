@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from django.conf import settings
 
 from fraud.features.mouse import MOUSE_FEATURE_NAMES
 from fraud.features.traces import trace_feature_vector, trace_read_csv
@@ -21,15 +20,9 @@ from fraud.model import (
     bot_model,
     bot_model_load,
 )
+from tests.fixtures.human_traces import sapimouse_dir
 
 HELDOUT = Path(__file__).resolve().parents[2] / "fraud" / "training_data" / "bots_heldout"
-
-
-def sapimouse_dir() -> Path:
-    path = Path(settings.DROPGATE_SAPIMOUSE_DIR)
-    if not path.is_dir():
-        pytest.skip(f"SapiMouse dataset not found at {path} (DROPGATE_SAPIMOUSE_DIR)")
-    return path
 
 
 @pytest.fixture
