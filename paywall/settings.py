@@ -58,12 +58,14 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],test
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "paywall.admin_apps.DropgateAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
@@ -86,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -297,6 +300,16 @@ CORS_ALLOWED_ORIGINS: list[str] = []
 CORS_URLS_REGEX = r"^/api/v1/.*$"
 CORS_EXPOSE_HEADERS = ["retry-after"]
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-dropgate-publisher", "idempotency-key"]
+
+# --- Admin -----------------------------------------------------------------------------------
+# Staff sign in with a password and a TOTP code (paywall.admin_site); enrol a device with
+# `manage.py staff_otp_enrol USER`. The issuer names the account in the authenticator app.
+OTP_TOTP_ISSUER = "Dropgate"
+# django-otp's own device admin would show the TOTP secrets; ours (paywall.admin_site) never does.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# fn(user) -> None (every publisher's rows) or the publisher keys the user may see in the admin;
+# channels_app.adminkit asks it, since channels_app cannot import paywall.
+DROPGATE_ADMIN_PUBLISHER_SCOPE = "paywall.selectors.admin_publisher_scope"
 
 # --- Security headers ------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

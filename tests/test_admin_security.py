@@ -62,8 +62,10 @@ def view_only_staff() -> User:
     return user
 
 
-def as_request(user: User) -> Any:
+def as_request(user: User, *, verified: bool = True) -> Any:
+    """A request by `user`, their session verified by a second factor (or not)."""
     request = RequestFactory().get("/admin/")
+    user.is_verified = lambda: verified  # what django-otp's middleware installs
     request.user = user
     return request
 
@@ -145,7 +147,9 @@ def test_view_only_staff_can_neither_see_nor_run_an_action(
 
 
 @pytest.mark.parametrize(
-    ("label", "action"), sorted(ACTION_PERMISSIONS), ids=[":".join(k) for k in ACTION_PERMISSIONS]
+    ("label", "action"),
+    sorted(ACTION_PERMISSIONS),
+    ids=[":".join(k) for k in sorted(ACTION_PERMISSIONS)],
 )
 def test_the_actions_permission_is_what_offers_it(label: str, action: str, rows: None) -> None:
     # Given staff who can view the model, with and then without the action's permission
@@ -159,12 +163,23 @@ def test_the_actions_permission_is_what_offers_it(label: str, action: str, rows:
             content_type__app_label=app_label, codename=f"view_{model_name}"
         )
         | Permission.objects.filter(content_type__app_label=perm_app, codename=perm_codename)
+        | Permission.objects.filter(
+            content_type__app_label="paywall", codename="view_all_publishers"
+        )
     )
-    assert action in model_admin.get_actions(as_request(User.objects.get(pk=user.pk)))
+
+    def offered(*, verified: bool = True) -> bool:
+        fresh = User.objects.get(pk=user.pk)  # permissions are cached per instance
+        return action in model_admin.get_actions(as_request(fresh, verified=verified))
+
+    assert offered()
+    # not without a verified second factor, whatever the admin site in front of it does
+    assert not offered(verified=False)
+    # nor without the permission
     user.user_permissions.remove(
         Permission.objects.get(content_type__app_label=perm_app, codename=perm_codename)
     )
-    assert action not in model_admin.get_actions(as_request(User.objects.get(pk=user.pk)))
+    assert not offered()
 
 
 STANDARD_ADMIN_VIEWS = ("changelist", "add", "history", "delete", "change")
@@ -212,3 +227,99 @@ def test_no_admin_door_is_left_unwalked() -> None:
         if getattr(p, "name", None) is not None and p.name not in STANDARD_SITE_VIEWS
     ]
     assert extra == []
+
+
+# --- Own rows: a publisher's staff see their publishers' rows and no platform rows ----------
+
+
+@pytest.fixture
+def two_publishers(db) -> tuple[Any, Any]:
+    mine, theirs = make_publisher(name="Mine"), make_publisher(name="Theirs")
+    batch = PayoutBatch.objects.create(key="b2", cutoff="2026-01-01T00:00:00Z", holdback_seconds=0)
+    for publisher in (mine, theirs):
+        make_api_key(publisher)
+        PayoutHold.objects.create(publisher_ref=publisher.key, reason=f"hold on {publisher.name}")
+        Payout.objects.create(
+            batch=batch,
+            publisher_ref=publisher.key,
+            destination="rPT1Sjq2YGrBMTttX4GZHjKu9dyfzbpAYe",
+            amount_drops=5_000_000,
+        )
+    make_channel(key=claim_key())
+    return mine, theirs
+
+
+def publisher_staff(publisher: Any, *, extra: tuple[str, ...] = ()) -> User:
+    """A publisher's staff user with every view permission (bar platform staff's) and `extra`."""
+    user = User.objects.create_user("editor", password="pw-for-tests", is_staff=True)
+    perms = Permission.objects.filter(codename__startswith="view_").exclude(
+        codename="view_all_publishers"
+    )
+    for label in extra:
+        app_label, codename = label.split(".")
+        perms |= Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+    user.user_permissions.set(perms)
+    publisher.users.add(user)
+    return user
+
+
+def test_every_admin_declares_whose_rows_it_shows() -> None:
+    from channels_app.adminkit import RowScopeMixin
+
+    undeclared = [
+        _label(model)
+        for model, model_admin in admin.site._registry.items()
+        if not isinstance(model_admin, RowScopeMixin)
+    ]
+    assert undeclared == []
+
+
+def test_publisher_staff_see_only_their_own_rows_in_every_admin(two_publishers) -> None:
+    mine, _theirs = two_publishers
+    editor = publisher_staff(mine)
+    request = as_request(editor)
+    seen: dict[str, set[str]] = {}
+    for model, model_admin in admin.site._registry.items():
+        rows = model_admin.get_queryset(request)
+        lookup = model_admin.publisher_key_lookup
+        if lookup is None:
+            assert not rows.exists(), f"{_label(model)} shows platform rows to publisher staff"
+        else:
+            seen[_label(model)] = set(rows.values_list(lookup, flat=True))
+            assert seen[_label(model)] <= {mine.key}, _label(model)
+    # the rows exist, and they see their own
+    for label in ("payouts.payouthold", "payouts.payout", "paywall.publisherapikey"):
+        assert seen[label] == {mine.key}, label
+
+
+def test_the_hold_admin_shows_a_publisher_their_holds_only(two_publishers) -> None:
+    mine, theirs = two_publishers
+    client = admin_client(publisher_staff(mine, extra=("payouts.release_payouthold",)))
+    page = client.get("/admin/payouts/payouthold/").content.decode()
+    assert "hold on Mine" in page and "hold on Theirs" not in page
+    their_hold = PayoutHold.objects.get(publisher_ref=theirs.key)
+    assert client.get(f"/admin/payouts/payouthold/{their_hold.pk}/change/").status_code == 302
+    # and even given the permission, a publisher's staff never release a hold, not even theirs
+    client.post(
+        "/admin/payouts/payouthold/",
+        {
+            "action": "release",
+            "_selected_action": [str(pk) for pk in PayoutHold.objects.values_list("pk", flat=True)],
+        },
+    )
+    assert PayoutHold.objects.filter(released_at__isnull=True).count() == 2
+
+
+def test_platform_staff_see_every_publisher_and_other_staff_none(two_publishers) -> None:
+    mine, theirs = two_publishers
+    hold_admin = admin.site._registry[PayoutHold]
+    platform = User.objects.create_user("ops", password="pw-for-tests", is_staff=True)
+    platform.user_permissions.set(
+        Permission.objects.filter(codename__in=("view_payouthold", "view_all_publishers"))
+    )
+    refs = set(hold_admin.get_queryset(as_request(platform)).values_list("publisher_ref", flat=True))
+    assert refs == {mine.key, theirs.key}
+    # staff who manage no publisher and are not platform staff see nothing
+    nobody = User.objects.create_user("nobody", password="pw-for-tests", is_staff=True)
+    nobody.user_permissions.set(Permission.objects.filter(codename="view_payouthold"))
+    assert not hold_admin.get_queryset(as_request(nobody)).exists()

@@ -8,6 +8,8 @@ from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
 from django.test import Client
 
+from tests.admin_support import admin_client
+
 from channels_app.payouts.models import Payout, PayoutApproval, PayoutHold, TxState
 from channels_app.payouts.services.payouts import payout_batch_run
 from paywall.services.publishers import publisher_create
@@ -21,16 +23,18 @@ ADMIN = "/admin/payouts"
 
 
 def logged_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return admin_client(user)
 
 
 def approver(name: str, *, can_approve: bool = True) -> User:
+    """Platform staff who may view payouts, and approve them when `can_approve`."""
     user = User.objects.create_user(name, password="x", is_staff=True)
-    codenames = ["view_payout", "change_payout"] + (["approve_payout"] if can_approve else [])
+    codenames = ["view_payout"] + (["approve_payout"] if can_approve else [])
     user.user_permissions.set(
         Permission.objects.filter(content_type__app_label="payouts", codename__in=codenames)
+        | Permission.objects.filter(
+            content_type__app_label="paywall", codename="view_all_publishers"
+        )
     )
     return user
 
