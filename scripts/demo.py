@@ -169,6 +169,15 @@ def main() -> int:
     _log(
         f"Admin: {PAYWALL_ORIGIN}/admin/  user: {credentials['admin_user']}  password: {credentials['admin_password']}"
     )
+    # Demo only: staff sign in with a TOTP code too. A real deployment enrols each staff
+    # user's own device with `manage.py staff_otp_enrol`.
+    python = Path(PYTHON)
+    python_shown = python.relative_to(ROOT) if python.is_relative_to(ROOT) else python
+    _log(
+        f"Admin one-time code (demo only): {credentials['admin_otp_code']} now; a fresh one: "
+        f"{python_shown} -m scripts.totp {credentials['admin_otp_secret']}"
+    )
+    _log(f"Admin authenticator URI (demo only): {credentials['admin_otp_uri']}")
     _log(f"Sandbox ledger JSON-RPC: {env['XRPL_URL']}   logs: {logs}")
     _log("Press Ctrl-C to stop.")
     try:

@@ -129,3 +129,33 @@ def test_no_device_secret_is_shown_in_the_admin() -> None:
         assert page.status_code == 200
         assert device.key not in page.content.decode()
     assert client.get("/admin/otp_totp/totpdevice/add/").status_code == 403
+
+
+def test_the_demo_prints_an_admin_login_that_works() -> None:
+    import json
+
+    from tests.paywall.factories import ORIGIN
+
+    out = StringIO()
+    call_command("demo_seed", "--site-origin", ORIGIN, stdout=out)
+    login = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert login["admin_otp_uri"].startswith("otpauth://totp/Dropgate%3Aadmin?")
+    assert code_from_uri(login["admin_otp_uri"]) == scripts_totp(login["admin_otp_secret"])
+    client = Client()
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {
+            "username": login["admin_user"],
+            "password": login["admin_password"],
+            "otp_token": login["admin_otp_code"],
+            "next": "/admin/",
+        },
+    )
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+def scripts_totp(secret: str) -> str:
+    from scripts.totp import current_code as totp_now
+
+    return totp_now(secret)
