@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -39,9 +39,16 @@ from fraud.services.cases import (
 )
 
 
+class _JsonStyle:
+    """The stylesheet behind `_pretty`'s class (fraud/static/fraud/admin.css)."""
+
+    class Media:
+        css: ClassVar = {"all": ("fraud/admin.css",)}
+
+
 def _pretty(value: Any) -> str:
     return format_html(
-        '<pre style="white-space: pre-wrap; margin: 0">{}</pre>',
+        '<pre class="dropgate-json">{}</pre>',
         json.dumps(value, indent=2, sort_keys=True, default=str),
     )
 
@@ -97,7 +104,7 @@ def _case_action(
 
 
 @admin.register(FraudCase)
-class FraudCaseAdmin(RowScopeMixin, admin.ModelAdmin):
+class FraudCaseAdmin(RowScopeMixin, _JsonStyle, admin.ModelAdmin):
     form = FraudCaseForm
     list_display = (
         "pk",
@@ -180,7 +187,7 @@ class FraudCaseAdmin(RowScopeMixin, admin.ModelAdmin):
 
 
 @admin.register(FraudCaseEvent)
-class FraudCaseEventAdmin(ReadOnlyAdmin):
+class FraudCaseEventAdmin(_JsonStyle, ReadOnlyAdmin):
     list_display = ("at", "case", "action", "actor_label")
     list_filter = ("action", "at")
     search_fields = ("case__publisher_ref", "case__subject", "actor_label")
@@ -200,7 +207,7 @@ class ArticleTrafficHourAdmin(ReadOnlyAdmin):
 
 
 @admin.register(TelemetrySession)
-class TelemetrySessionAdmin(ReadOnlyAdmin):
+class TelemetrySessionAdmin(_JsonStyle, ReadOnlyAdmin):
     list_display = (
         "public_id",
         "publisher_ref",

@@ -22,7 +22,6 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from channels_app.models import WatchtowerAlert
 from channels_app.payouts.models import Payout, PayoutBatch, PayoutHold, TxState
 from fraud.services.cases import case_open
-from paywall.models import PublisherApiKey
 from tests.admin_support import admin_client
 from tests.channels_app.factories import claim_key, make_channel
 from tests.paywall.factories import make_api_key, make_publisher
@@ -159,9 +158,7 @@ def test_the_actions_permission_is_what_offers_it(label: str, action: str, rows:
     perm_app, perm_codename = ACTION_PERMISSIONS[(label, action)].split(".")
     user = User.objects.create_user("operator", password="pw-for-tests", is_staff=True)
     user.user_permissions.set(
-        Permission.objects.filter(
-            content_type__app_label=app_label, codename=f"view_{model_name}"
-        )
+        Permission.objects.filter(content_type__app_label=app_label, codename=f"view_{model_name}")
         | Permission.objects.filter(content_type__app_label=perm_app, codename=perm_codename)
         | Permission.objects.filter(
             content_type__app_label="paywall", codename="view_all_publishers"
@@ -317,7 +314,9 @@ def test_platform_staff_see_every_publisher_and_other_staff_none(two_publishers)
     platform.user_permissions.set(
         Permission.objects.filter(codename__in=("view_payouthold", "view_all_publishers"))
     )
-    refs = set(hold_admin.get_queryset(as_request(platform)).values_list("publisher_ref", flat=True))
+    refs = set(
+        hold_admin.get_queryset(as_request(platform)).values_list("publisher_ref", flat=True)
+    )
     assert refs == {mine.key, theirs.key}
     # staff who manage no publisher and are not platform staff see nothing
     nobody = User.objects.create_user("nobody", password="pw-for-tests", is_staff=True)

@@ -8,10 +8,9 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
-from tests.admin_support import admin_client
-
 from fraud.models.cases import FraudCase, FraudCaseEvent
 from fraud.services.cases import case_open
+from tests.admin_support import admin_client
 from tests.fraud.test_cases import active_holds, make_decision, make_session
 
 pytestmark = pytest.mark.django_db

@@ -8,12 +8,11 @@ from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
 from django.test import Client
 
-from tests.admin_support import admin_client
-
 from channels_app.payouts.models import Payout, PayoutApproval, PayoutHold, TxState
 from channels_app.payouts.services.payouts import payout_batch_run
 from paywall.services.publishers import publisher_create
 from paywall.tasks import run_payout_batch
+from tests.admin_support import admin_client
 from tests.channels_app.payouts.conftest import Earner, net, new_address
 from tests.paywall.factories import make_api_key
 
