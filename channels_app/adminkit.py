@@ -46,9 +46,9 @@ def may_for_platform(request: HttpRequest, perm: str) -> bool:
 def publisher_scope(request: HttpRequest) -> frozenset[str] | None:
     """None: every publisher's rows and the platform's; else the publisher keys whose rows
     the user may see (possibly none). Asked once per request."""
-    cached = getattr(request, _SCOPE_ATTR, False)
-    if cached is not False:
-        return cached  # type: ignore[no-any-return]
+    if hasattr(request, _SCOPE_ATTR):
+        cached: frozenset[str] | None = getattr(request, _SCOPE_ATTR)
+        return cached
     user = request.user
     scope: frozenset[str] | None
     if not getattr(user, "is_active", False):

@@ -40,6 +40,7 @@ PRODUCTION = {
 def run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         argv,
+        check=False,
         env={
             "DJANGO_SETTINGS_MODULE": "paywall.settings",
             "PYTHONPATH": str(REPO_ROOT),
