@@ -27,12 +27,13 @@ MYPY_TARGETS := paywall channels_app fraud disputes compliance
 TEST_DATA_DIR ?= $(CURDIR)/var/test
 PYTEST_ARGS ?=
 
-.PHONY: help venv system-deps js js-test lint format test demo migrate clean distclean
+.PHONY: help venv system-deps js js-test lint format test audit demo migrate clean distclean
 
 help:
 	@echo "make demo         run the demo (paywall service + demo publisher site)"
 	@echo "make test         set up everything needed and run the test suite (PYTEST_ARGS=...)"
 	@echo "make lint         ruff check, ruff format --check, mypy"
+	@echo "make audit        known vulnerabilities in the pinned Python and npm dependencies (AUDIT_ARGS=...)"
 	@echo "make format       ruff format and ruff check --fix"
 	@echo "make venv         create .venv and install the project with its dev extras"
 	@echo "make system-deps  as root, apt-get install: $(SYSTEM_PACKAGES)"
@@ -108,6 +109,12 @@ js-test: js
 
 test: venv system-deps js js-test
 	DROPGATE_DATA_DIR="$${DROPGATE_DATA_DIR:-$(TEST_DATA_DIR)}" $(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+# Exit 0 clean, 1 vulnerable, 3 some packages could not be checked (no advisory service
+# reached), 2 the audit could not run; AUDIT_ARGS=--allow-unchecked accepts 3.
+AUDIT_ARGS ?=
+audit: venv
+	$(VENV_PY) -m scripts.supply_chain $(AUDIT_ARGS)
 
 # --- Running ----------------------------------------------------------------------------------
 
