@@ -25,6 +25,9 @@ MYPY_TARGETS := paywall channels_app fraud disputes compliance
 # The suite keeps its SQLite files, broker queue and generated secrets apart from the
 # demo's (./var) unless the caller chose a data dir.
 TEST_DATA_DIR ?= $(CURDIR)/var/test
+# Key-encryption keys the suite generates (one per data dir), apart from the data dirs and out
+# of the user's own config dir.
+TEST_SECRETS_DIR ?= $(CURDIR)/var/test-secrets
 PYTEST_ARGS ?=
 
 .PHONY: help venv system-deps js js-test lint format test audit demo migrate clean distclean
@@ -108,7 +111,9 @@ js-test: js
 	@if [ -f $(JS_DIR)/package.json ]; then cd $(JS_DIR) && npm test --silent; fi
 
 test: venv system-deps js js-test
-	DROPGATE_DATA_DIR="$${DROPGATE_DATA_DIR:-$(TEST_DATA_DIR)}" $(VENV_PY) -m pytest $(PYTEST_ARGS)
+	DROPGATE_DATA_DIR="$${DROPGATE_DATA_DIR:-$(TEST_DATA_DIR)}" \
+	DROPGATE_SECRETS_DIR="$${DROPGATE_SECRETS_DIR:-$(TEST_SECRETS_DIR)}" \
+	$(VENV_PY) -m pytest $(PYTEST_ARGS)
 
 # Exit 0 clean, 1 vulnerable, 3 some packages could not be checked (no advisory service
 # reached), 2 the audit could not run; AUDIT_ARGS=--allow-unchecked accepts 3.
@@ -125,7 +130,7 @@ migrate: venv
 	$(VENV_PY) manage.py migrate --noinput
 
 clean:
-	rm -rf .pytest_cache .mypy_cache .ruff_cache var/test var/ci-embedded var/ci-postgres
+	rm -rf .pytest_cache .mypy_cache .ruff_cache var/test var/test-secrets var/ci-embedded var/ci-postgres
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean

@@ -94,6 +94,7 @@ def test_database_url_selects_postgresql_and_redis_url_selects_redis(tmp_path):
     # Given production-style variables (nothing is contacted: settings only parse them)
     env = {
         "DROPGATE_DATA_DIR": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "DATABASE_URL": "postgres://app:s3cret@db.internal:5433/dropgate",
         "REDIS_URL": "redis://cache.internal:6379/0",
         "CELERY_BROKER_URL": "redis://cache.internal:6379/1",
