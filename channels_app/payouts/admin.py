@@ -8,9 +8,8 @@ never approve, cancel, place or release, whatever they were given. The permissio
 `payouts.approve_payout` (one person gives only one of a payout's approvals),
 `payouts.cancel_payout`, `payouts.add_payouthold` and `payouts.release_payouthold`.
 
-Payouts and holds are a publisher's own rows (a publisher's staff see theirs, read-only unless
-given a permission); the vault, sweeps, batches, approvals, refunds and reader credit are
-platform rows.
+Payouts, holds and refunds are a publisher's own rows (a publisher's staff see theirs, and only
+see them); the vault, sweeps, batches, approvals and reader credit are platform rows.
 """
 
 from __future__ import annotations
