@@ -25,14 +25,18 @@ MYPY_TARGETS := paywall channels_app fraud disputes compliance
 # The suite keeps its SQLite files, broker queue and generated secrets apart from the
 # demo's (./var) unless the caller chose a data dir.
 TEST_DATA_DIR ?= $(CURDIR)/var/test
+# Key-encryption keys the suite generates (one per data dir), apart from the data dirs and out
+# of the user's own config dir.
+TEST_SECRETS_DIR ?= $(CURDIR)/var/test-secrets
 PYTEST_ARGS ?=
 
-.PHONY: help venv system-deps js js-test lint format test demo migrate clean distclean
+.PHONY: help venv system-deps js js-test lint format test audit demo migrate clean distclean
 
 help:
 	@echo "make demo         run the demo (paywall service + demo publisher site)"
 	@echo "make test         set up everything needed and run the test suite (PYTEST_ARGS=...)"
 	@echo "make lint         ruff check, ruff format --check, mypy"
+	@echo "make audit        known vulnerabilities in the pinned Python and npm dependencies (AUDIT_ARGS=...)"
 	@echo "make format       ruff format and ruff check --fix"
 	@echo "make venv         create .venv and install the project with its dev extras"
 	@echo "make system-deps  as root, apt-get install: $(SYSTEM_PACKAGES)"
@@ -107,7 +111,15 @@ js-test: js
 	@if [ -f $(JS_DIR)/package.json ]; then cd $(JS_DIR) && npm test --silent; fi
 
 test: venv system-deps js js-test
-	DROPGATE_DATA_DIR="$${DROPGATE_DATA_DIR:-$(TEST_DATA_DIR)}" $(VENV_PY) -m pytest $(PYTEST_ARGS)
+	DROPGATE_DATA_DIR="$${DROPGATE_DATA_DIR:-$(TEST_DATA_DIR)}" \
+	DROPGATE_SECRETS_DIR="$${DROPGATE_SECRETS_DIR:-$(TEST_SECRETS_DIR)}" \
+	$(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+# Exit 0 clean, 1 vulnerable, 3 some packages could not be checked (no advisory service
+# reached), 2 the audit could not run; AUDIT_ARGS=--allow-unchecked accepts 3.
+AUDIT_ARGS ?=
+audit: venv
+	$(VENV_PY) -m scripts.supply_chain $(AUDIT_ARGS)
 
 # --- Running ----------------------------------------------------------------------------------
 
@@ -118,7 +130,7 @@ migrate: venv
 	$(VENV_PY) manage.py migrate --noinput
 
 clean:
-	rm -rf .pytest_cache .mypy_cache .ruff_cache var/test var/ci-embedded var/ci-postgres
+	rm -rf .pytest_cache .mypy_cache .ruff_cache var/test var/test-secrets var/ci-embedded var/ci-postgres
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean

@@ -601,6 +601,7 @@ def bench_backend(name: str, database_url: str | None, opts: argparse.Namespace)
             t = time.perf_counter()
             sandbox_port = free_port()
             env["XRPL_URL"] = f"http://127.0.0.1:{sandbox_port}/"
+            env["XRPL_LEDGER_KIND"] = "sandbox"
             sandbox = start(
                 [
                     "manage.py",

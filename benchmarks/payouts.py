@@ -98,6 +98,7 @@ def configure(data_dir: Path, url: str) -> None:
             "DJANGO_SETTINGS_MODULE": "paywall.settings",
             "DROPGATE_DATA_DIR": str(data_dir),
             "XRPL_URL": url,
+            "XRPL_LEDGER_KIND": "sandbox",
             "DROPGATE_PAYOUT_HOLDBACK_SECONDS": "0",
             "DROPGATE_HOT_FLOAT_CAP_DROPS": str(10**15),
             "DROPGATE_SETTLEMENT_THRESHOLD_DROPS": str(10**15),

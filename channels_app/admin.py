@@ -1,4 +1,9 @@
-"""Admin for channels, claims, settlements, the journal and alerts. Money rows are read-only."""
+"""Admin for channels, claims, settlements, the journal and alerts. Money rows are read-only.
+
+These are platform rows: a publisher's staff never see them (channels_app.adminkit). The two
+doors that do something need their own permission and a verified second factor: "redeem now"
+(`channels_app.settle_channel`) and "mark resolved" (`change_watchtoweralert`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from channels_app.adminkit import RowScopeMixin, may_for_platform
 from channels_app.models import (
     Channel,
     Claim,
@@ -19,8 +25,9 @@ from channels_app.models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows that record money: viewable, never added, edited or deleted through the admin."""
+class ReadOnlyAdmin(RowScopeMixin, admin.ModelAdmin):
+    """Rows that record money: viewable, never added, edited or deleted through the admin.
+    Platform rows unless a subclass names their publisher (`publisher_key_lookup`)."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -77,17 +84,16 @@ class ChannelAdmin(ReadOnlyAdmin):
     def unredeemed(self, obj: Channel) -> int:
         return obj.unredeemed_drops
 
-    @admin.action(description="Redeem the highest claim now (queued)")
+    def has_settle_permission(self, request: HttpRequest) -> bool:
+        return may_for_platform(request, "channels_app.settle_channel")
+
+    @admin.action(description="Redeem the highest claim now (queued)", permissions=("settle",))
     def settle_now(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
         from channels_app.tasks import settle_channel
 
         for pk in queryset.values_list("pk", flat=True):
             settle_channel.delay(pk, "admin")
         messages.info(request, f"Queued settlement for {queryset.count()} channel(s).")
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Actions need change permission on the changelist; the form itself stays read-only.
-        return obj is None and super(ReadOnlyAdmin, self).has_change_permission(request, obj)
 
 
 @admin.register(Claim)
@@ -157,7 +163,7 @@ class KeyRecordAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WatchtowerAlert)
-class WatchtowerAlertAdmin(admin.ModelAdmin):
+class WatchtowerAlertAdmin(RowScopeMixin, admin.ModelAdmin):
     list_display = ("created_at", "level", "code", "channel", "unredeemed_drops", "resolved_at")
     list_filter = ("level", "code", "resolved_at")
     readonly_fields = ("channel", "level", "code", "message", "unredeemed_drops", "created_at")
@@ -169,7 +175,10 @@ class WatchtowerAlertAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Mark resolved")
+    def has_resolve_permission(self, request: HttpRequest) -> bool:
+        return may_for_platform(request, "channels_app.change_watchtoweralert")
+
+    @admin.action(description="Mark resolved", permissions=("resolve",))
     def mark_resolved(self, request: HttpRequest, queryset: QuerySet[WatchtowerAlert]) -> None:
         from channels_app import clock
 

@@ -106,6 +106,9 @@ class Channel(models.Model):
                 name="channel_accepted_within_amount",
             ),
         ]
+        permissions: ClassVar = [
+            ("settle_channel", "Can redeem a channel's highest claim now (admin action)"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel_id[:12]}… ({self.status})"

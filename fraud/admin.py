@@ -5,13 +5,18 @@ doors that change one call one service each: the actions hold / release / confir
 and on a case's page the assignee and a reviewer's note (case_assign, case_note). Evidence and
 the audit trail are shown read-only. Telemetry sessions and risk decisions are read-only and
 show features and scores, not the device or network hashes.
+
+All of it is platform rows (channels_app.adminkit): a publisher's staff see none of it, and
+cases about a publisher's own traffic are not shown to that publisher. The actions need
+`fraud.change_fraudcase` and a verified second factor; release and dismiss make held revenue
+payable, so they also need `payouts.release_payouthold`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -20,6 +25,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from channels_app.admin import ReadOnlyAdmin
+from channels_app.adminkit import RowScopeMixin, may_for_platform
 from channels_app.exceptions import DropgateError
 from fraud.models.cases import ArticleTrafficHour, FraudCase, FraudCaseEvent
 from fraud.models.telemetry import RiskDecisionRecord, TelemetrySession
@@ -33,9 +39,16 @@ from fraud.services.cases import (
 )
 
 
+class _JsonStyle:
+    """The stylesheet behind `_pretty`'s class (fraud/static/fraud/admin.css)."""
+
+    class Media:
+        css: ClassVar = {"all": ("fraud/admin.css",)}
+
+
 def _pretty(value: Any) -> str:
     return format_html(
-        '<pre style="white-space: pre-wrap; margin: 0">{}</pre>',
+        '<pre class="dropgate-json">{}</pre>',
         json.dumps(value, indent=2, sort_keys=True, default=str),
     )
 
@@ -72,7 +85,7 @@ class FraudCaseForm(forms.ModelForm):
 
 
 def _case_action(
-    service: Callable[..., Any], verb: str, description: str
+    service: Callable[..., Any], verb: str, description: str, *, releases: bool = False
 ) -> Callable[[FraudCaseAdmin, HttpRequest, QuerySet[FraudCase]], None]:
     def action(
         modeladmin: FraudCaseAdmin, request: HttpRequest, queryset: QuerySet[FraudCase]
@@ -86,11 +99,12 @@ def _case_action(
             messages.success(request, f"Case {pk}: {case.status}.")
 
     action.__name__ = verb
-    return admin.action(description=description, permissions=("change",))(action)
+    permission = "release_case" if releases else "act_on_case"
+    return admin.action(description=description, permissions=(permission,))(action)
 
 
 @admin.register(FraudCase)
-class FraudCaseAdmin(admin.ModelAdmin):
+class FraudCaseAdmin(RowScopeMixin, _JsonStyle, admin.ModelAdmin):
     form = FraudCaseForm
     list_display = (
         "pk",
@@ -128,10 +142,22 @@ class FraudCaseAdmin(admin.ModelAdmin):
     inlines = (FraudCaseEventInline,)
     actions = (
         _case_action(case_hold, "hold", "Hold the revenue at stake"),
-        _case_action(case_release, "release", "Release the held revenue (case stays open)"),
+        _case_action(
+            case_release, "release", "Release the held revenue (case stays open)", releases=True
+        ),
         _case_action(case_confirm, "confirm", "Confirm as fraud (the hold stays)"),
-        _case_action(case_dismiss, "dismiss", "Dismiss as a false alarm (releases the hold)"),
+        _case_action(
+            case_dismiss, "dismiss", "Dismiss as a false alarm (releases the hold)", releases=True
+        ),
     )
+
+    def has_act_on_case_permission(self, request: HttpRequest) -> bool:
+        return may_for_platform(request, "fraud.change_fraudcase")
+
+    def has_release_case_permission(self, request: HttpRequest) -> bool:
+        return self.has_act_on_case_permission(request) and may_for_platform(
+            request, "payouts.release_payouthold"
+        )
 
     @admin.display(description="readers")
     def reader_count(self, obj: FraudCase) -> int:
@@ -161,7 +187,7 @@ class FraudCaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(FraudCaseEvent)
-class FraudCaseEventAdmin(ReadOnlyAdmin):
+class FraudCaseEventAdmin(_JsonStyle, ReadOnlyAdmin):
     list_display = ("at", "case", "action", "actor_label")
     list_filter = ("action", "at")
     search_fields = ("case__publisher_ref", "case__subject", "actor_label")
@@ -181,7 +207,7 @@ class ArticleTrafficHourAdmin(ReadOnlyAdmin):
 
 
 @admin.register(TelemetrySession)
-class TelemetrySessionAdmin(ReadOnlyAdmin):
+class TelemetrySessionAdmin(_JsonStyle, ReadOnlyAdmin):
     list_display = (
         "public_id",
         "publisher_ref",

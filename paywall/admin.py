@@ -1,7 +1,8 @@
 """Admin for publishers, keys, articles, rates, readers and unlocks.
 
-Site admins (superusers) see everything. A publisher's staff users (Publisher.users) see and
-edit only their own publisher's rows. Every write goes through paywall.services; money rows
+Site admins (superusers) and platform staff (`paywall.view_all_publishers`) see everything. A
+publisher's staff users (Publisher.users) see and edit only their own publisher's rows
+(channels_app.adminkit, the same rule for every app's admin). Every write goes through paywall.services; money rows
 (unlocks) and readers are read-only here, and no secret or hash is ever shown.
 """
 
@@ -15,6 +16,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from channels_app.adminkit import RowScopeMixin, may, publisher_scope, scope_rows
+from paywall.admin_platform import register_platform_admins
 from paywall.models import (
     Article,
     ArticleContent,
@@ -39,19 +42,15 @@ from paywall.types import Price
 
 
 def _own(request: HttpRequest, queryset: QuerySet[Any], path: str) -> QuerySet[Any]:
-    """Everything for a superuser; a publisher's staff only see their publishers' rows."""
-    if request.user.is_superuser:
-        return queryset
-    return queryset.filter(**{f"{path}users__pk": request.user.pk}).distinct()
+    """Everything for site admins and platform staff; a publisher's staff see only their
+    publishers' rows (channels_app.adminkit.publisher_scope)."""
+    return scope_rows(request, queryset, f"{path}key")
 
 
-class OwnRowsMixin:
+class OwnRowsMixin(RowScopeMixin):
     """Restricts the changelist and the publisher choices to the user's own publishers."""
 
-    publisher_path = "publisher__"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return _own(request, super().get_queryset(request), self.publisher_path)  # type: ignore[misc]
+    publisher_key_lookup: str | None = "publisher__key"
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "publisher":
@@ -99,16 +98,14 @@ class PublisherForm(forms.ModelForm):
 
 
 @admin.register(Publisher)
-class PublisherAdmin(admin.ModelAdmin):
+class PublisherAdmin(RowScopeMixin, admin.ModelAdmin):
+    publisher_key_lookup = "key"
     form = PublisherForm
     list_display = ("name", "key", "destination_tag", "display_currency", "fee_bps", "is_active")
     list_filter = ("is_active",)
     search_fields = ("name", "key")
     readonly_fields = ("key", "destination_tag", "created_at")
     filter_horizontal = ("users",)
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Publisher]:
-        return _own(request, super().get_queryset(request), "")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         fields = tuple(self.readonly_fields)
@@ -178,7 +175,13 @@ class PublisherApiKeyAdmin(OwnRowsMixin, admin.ModelAdmin):
             f"New API key (shown only now, copy it): {issued.token}",
         )
 
-    @admin.action(description="Revoke the selected keys")
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return may(request, "paywall.add_publisherapikey")
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return may(request, "paywall.revoke_publisherapikey")
+
+    @admin.action(description="Revoke the selected keys", permissions=("revoke",))
     def revoke(self, request: HttpRequest, queryset: QuerySet[PublisherApiKey]) -> None:
         for api_key in queryset:
             api_key_revoke(api_key=api_key)
@@ -260,12 +263,6 @@ class ExchangeRateAdmin(OwnRowsMixin, admin.ModelAdmin):
     list_filter = ("currency",)
     fields = ("publisher", "currency", "rate", "source", "as_of")
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ExchangeRate]:
-        queryset = ExchangeRate.objects.all()
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(publisher__users__pk=request.user.pk or 0).distinct()
-
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return self.fields if obj is not None else ()
 
@@ -273,7 +270,7 @@ class ExchangeRateAdmin(OwnRowsMixin, admin.ModelAdmin):
         self, request: HttpRequest, obj: Any | None = None, change: bool = False, **kwargs: Any
     ) -> Any:
         form = super().get_form(request, obj, change, **kwargs)
-        if obj is None and not request.user.is_superuser and "publisher" in form.base_fields:
+        if obj is None and publisher_scope(request) is not None and "publisher" in form.base_fields:
             # Only site admins set platform-wide rates; a publisher's staff set their own.
             form.base_fields["publisher"].required = True
         return form
@@ -321,7 +318,7 @@ class ReaderAdmin(ReadOnlyAdmin):
 class ReaderKeyRotationAdmin(ReadOnlyAdmin):
     """The audit trail of readers' claim-key rotations (public keys only)."""
 
-    publisher_path = "reader__publisher__"
+    publisher_key_lookup = "reader__publisher__key"
     list_display = ("at", "reader", "old_public_key", "new_public_key")
     search_fields = ("reader__public_id", "old_public_key", "new_public_key")
     fields = ("reader", "old_public_key", "new_public_key", "old_channel_ids", "at")
@@ -329,7 +326,7 @@ class ReaderKeyRotationAdmin(ReadOnlyAdmin):
 
 @admin.register(Unlock)
 class UnlockAdmin(ReadOnlyAdmin):
-    publisher_path = "article__publisher__"
+    publisher_key_lookup = "article__publisher__key"
     list_display = (
         "created_at",
         "article",
@@ -354,3 +351,8 @@ class UnlockAdmin(ReadOnlyAdmin):
         "claim_reference",
         "created_at",
     )
+
+
+# --- Platform-wide admins (users, Celery beat, TOTP devices) ---------------------------------
+# paywall is the last app in INSTALLED_APPS, so the registrations it replaces exist by now.
+register_platform_admins(admin.site)

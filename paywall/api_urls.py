@@ -56,5 +56,5 @@ urlpatterns: list[URLPattern] = [
 ]
 
 root_urlpatterns: list[URLPattern] = [
-    path(".well-known/jwks.json", api.JwksApi.as_view(), name="paywall-well-known-jwks"),
+    path(".well-known/jwks.json", api.WellKnownJwksApi.as_view(), name="paywall-well-known-jwks"),
 ]

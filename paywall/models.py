@@ -77,6 +77,12 @@ class Publisher(models.Model):
                 condition=Q(fee_bps__lte=10_000), name="publisher_fee_bps_at_most_100pct"
             ),
         ]
+        permissions: ClassVar = [
+            (
+                "view_all_publishers",
+                "Platform staff: can see every publisher's rows in the admin",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.key})"
@@ -91,6 +97,11 @@ class PublisherApiKey(models.Model):
     label = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        permissions: ClassVar = [
+            ("revoke_publisherapikey", "Can revoke a publisher API key"),
+        ]
 
     def __str__(self) -> str:
         state = "revoked" if self.revoked_at else "active"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -19,6 +20,7 @@ from paywall.services.exceptions import (
 )
 
 __all__ = [
+    "admin_publisher_scope",
     "article_get",
     "article_list",
     "article_list_by_slugs",
@@ -32,6 +34,17 @@ __all__ = [
     "unlock_find_by_idempotency_key",
     "unlocked_articles",
 ]
+
+
+def admin_publisher_scope(user: Any) -> frozenset[str] | None:
+    """Whose rows `user` sees in the admin (settings.DROPGATE_ADMIN_PUBLISHER_SCOPE).
+
+    None for site admins and platform staff (`paywall.view_all_publishers`): every row. Anyone
+    else sees the rows of the publishers that list them in `Publisher.users`, possibly none.
+    """
+    if user.is_superuser or user.has_perm("paywall.view_all_publishers"):
+        return None
+    return frozenset(Publisher.objects.filter(users__pk=user.pk).values_list("key", flat=True))
 
 
 def publisher_get(*, key: str, active_only: bool = True) -> Publisher:

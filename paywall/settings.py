@@ -53,17 +53,78 @@ def _persistent_secret(filename: str) -> str:
 
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or _persistent_secret("django_secret_key")
+
+
+def _default_secrets_dir() -> Path:
+    """Where generated keys live when no variable names them: the user's config dir, apart
+    from the data dir, so a copy or backup of the database never carries its key with it."""
+    config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(config) / "dropgate" / "secrets"
+
+
+def _instance_id() -> str:
+    """A random, non-secret name for this data dir; it travels with the data dir when it moves,
+    and names the data dir's key-encryption key in the secrets dir."""
+    path = DATA_DIR / "instance_id"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(16))
+    return path.read_text().strip()
+
+
+def _write_secret(path: Path, value: str) -> None:
+    """Create `path` (0600) holding `value`, in a 0700 directory; never overwrite a file."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # another process made it first: theirs is the one every process reads
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _kek() -> str:
+    """The key-encryption key when DROPGATE_KEK is not set: `kek-<instance id>` in the secrets
+    dir. A `kek` left in the data dir by an older version is moved there (the keys sealed under
+    it stay readable). A new one is generated only in the sandbox mode; anywhere else a missing
+    key is a configuration error, never a silent new key that cannot open the stored ones."""
+    path = DROPGATE_SECRETS_DIR / f"kek-{_instance_id()}"
+    legacy = DATA_DIR / "kek"
+    if not path.exists() and legacy.exists():
+        _write_secret(path, legacy.read_text().strip())
+        if path.read_text().strip() == legacy.read_text().strip():
+            legacy.unlink()
+    if not path.exists():
+        if not DROPGATE_SANDBOX_MODE:
+            raise ImproperlyConfigured(
+                "DROPGATE_KEK is not set and there is no key-encryption key in "
+                f"{DROPGATE_SECRETS_DIR}. Outside the sandbox none is generated: set DROPGATE_KEK "
+                "to the same random value (e.g. `openssl rand -base64 48`) in every process, and "
+                "back it up apart from the database."
+            )
+        _write_secret(path, secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "paywall.admin_apps.DropgateAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
@@ -86,8 +147,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "paywall.urls"
@@ -200,10 +263,19 @@ CELERY_IMPORTS = ("channels_app.keys.tasks",)
 
 # --- Ledger and money policy -----------------------------------------------------------------
 XRPL_URL = env_str("XRPL_URL", "http://127.0.0.1:5006/")
-# "sandbox" or "rippled". Only decides defaults (the faucet); the ledger code path is the same.
-XRPL_LEDGER_KIND = env_str("XRPL_LEDGER_KIND", "sandbox")
+# "sandbox" or "rippled". Only decides defaults, never the ledger code path. The embedded default
+# (no XRPL_URL) is the sandbox; naming a ledger URL means a real rippled unless XRPL_LEDGER_KIND
+# says "sandbox", so a deployment never gets the sandbox's conveniences by omission.
+XRPL_LEDGER_KIND = env_str(
+    "XRPL_LEDGER_KIND", "rippled" if os.environ.get("XRPL_URL") else "sandbox"
+)
+if XRPL_LEDGER_KIND not in ("sandbox", "rippled"):
+    raise ImproperlyConfigured("XRPL_LEDGER_KIND must be 'sandbox' or 'rippled'.")
+# The explicit demo/sandbox mode: the reader faucet is on by default, and a key-encryption key
+# may be generated on first use (below). Never a guess from what the ledger answers.
+DROPGATE_SANDBOX_MODE = XRPL_LEDGER_KIND == "sandbox"
 XRPL_TIMEOUT_SECONDS = float(env_str("XRPL_TIMEOUT_SECONDS", "5"))
-DROPGATE_FAUCET_ENABLED = env_bool("DROPGATE_FAUCET_ENABLED", XRPL_LEDGER_KIND == "sandbox")
+DROPGATE_FAUCET_ENABLED = env_bool("DROPGATE_FAUCET_ENABLED", DROPGATE_SANDBOX_MODE)
 # The standalone genesis seed: public knowledge, only ever used when the faucet is enabled.
 DROPGATE_FAUCET_SEED = env_str("DROPGATE_FAUCET_SEED", "snoPBrXtMeMyMHUVTgbuqAfg1SUTb")
 # Give the settlement account a regular key and disable its master key at bootstrap.
@@ -216,8 +288,10 @@ DROPGATE_SETTLEMENT_WAIT_SECONDS = float(env_str("DROPGATE_SETTLEMENT_WAIT_SECON
 DROPGATE_WATCHTOWER_ALERT_MARGIN_SECONDS = env_int("DROPGATE_WATCHTOWER_ALERT_MARGIN_SECONDS", 120)
 DROPGATE_PLATFORM_FEE_BPS = env_int("DROPGATE_PLATFORM_FEE_BPS", 1000)
 DROPGATE_GRANT_TTL_SECONDS = env_int("DROPGATE_GRANT_TTL_SECONDS", 300)
-# Keystore: the software keystore encrypts keys at rest under this key-encryption key.
-DROPGATE_KEK = os.environ.get("DROPGATE_KEK") or _persistent_secret("kek")
+# Keystore: the software keystore encrypts keys at rest under this key-encryption key. Never
+# beside the database: DROPGATE_KEK, else a file in DROPGATE_SECRETS_DIR (see _kek).
+DROPGATE_SECRETS_DIR = Path(env_str("DROPGATE_SECRETS_DIR", str(_default_secrets_dir())))
+DROPGATE_KEK = os.environ.get("DROPGATE_KEK") or _kek()
 # Where new platform keys are made: "software" (sealed under DROPGATE_KEK) or "pkcs11" (an HSM
 # through this PKCS#11 module, token and user PIN; SoftHSM2 by default).
 DROPGATE_KEYSTORE = env_str("DROPGATE_KEYSTORE", "software")
@@ -298,14 +372,68 @@ CORS_URLS_REGEX = r"^/api/v1/.*$"
 CORS_EXPOSE_HEADERS = ["retry-after"]
 CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-dropgate-publisher", "idempotency-key"]
 
+# --- Admin -----------------------------------------------------------------------------------
+# Staff sign in with a password and a TOTP code (paywall.admin_site); enrol a device with
+# `manage.py staff_otp_enrol USER`. The issuer names the account in the authenticator app.
+OTP_TOTP_ISSUER = "Dropgate"
+# django-otp's own device admin would show the TOTP secrets; ours (paywall.admin_site) never does.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# fn(user) -> None (every publisher's rows) or the publisher keys the user may see in the admin;
+# channels_app.adminkit asks it, since channels_app cannot import paywall.
+DROPGATE_ADMIN_PUBLISHER_SCOPE = "paywall.selectors.admin_publisher_scope"
+
 # --- Security headers ------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+# DROPGATE_HTTPS declares that the service is reached over HTTPS only (directly or through a
+# proxy that terminates TLS): redirect plain HTTP, send HSTS, and mark cookies Secure. With it and
+# DJANGO_DEBUG off, `manage.py check --deploy` is clean (tests/test_deploy_settings.py).
+DROPGATE_HTTPS = env_bool("DROPGATE_HTTPS", False)
+if DROPGATE_HTTPS and _public_url.scheme != "https":
+    raise ImproperlyConfigured("DROPGATE_HTTPS is on: DROPGATE_PUBLIC_URL must be an https URL.")
+SECURE_SSL_REDIRECT = DROPGATE_HTTPS
+# Load balancers probe liveness and readiness over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env_int("DROPGATE_HSTS_SECONDS", 31_536_000) if DROPGATE_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DROPGATE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DROPGATE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS: list[str] = []
+if not SECURE_HSTS_PRELOAD:
+    # security.W021 asks for HSTS preload. Preloading is a commitment about a whole registrable
+    # domain, made by its owner with the browser vendors and slow to undo; it is not a default
+    # a paywall service can make for the domain it happens to be deployed under.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", DROPGATE_HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind a proxy that terminates TLS, the header it sets to say the client used HTTPS (e.g.
+# X-Forwarded-Proto). Only set it when the proxy always overwrites that header: a client could
+# otherwise claim HTTPS.
+DROPGATE_HTTPS_PROXY_HEADER = env_str("DROPGATE_HTTPS_PROXY_HEADER", "")
+if DROPGATE_HTTPS_PROXY_HEADER:
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + DROPGATE_HTTPS_PROXY_HEADER.strip().upper().replace("-", "_"),
+        "https",
+    )
+# Content-Security-Policy of the service's own pages and the admin (django-csp): scripts,
+# styles, images and fonts from this origin only; no inline script or style, no eval. The
+# signer frame sets its own policy (paywall.frame), which the middleware leaves as it is.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
 
 # --- Static, i18n ----------------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -60,6 +60,28 @@ def _wait_http(url: str, *, body: bytes | None = None, timeout: float = 60.0) ->
             time.sleep(0.3)
 
 
+def _print_banner(env: dict[str, str], credentials: dict[str, str], logs: Path) -> None:
+    """Both origins as plain lines, and the admin login (its second factor: demo only)."""
+    _log("Dropgate demo is running.")
+    _log("Demo publisher site (open this):")
+    _log(f"{SITE_ORIGIN}/")
+    _log("Paywall service:")
+    _log(f"{PAYWALL_ORIGIN}/")
+    _log(
+        f"Admin: {PAYWALL_ORIGIN}/admin/  user: {credentials['admin_user']}  password: {credentials['admin_password']}"
+    )
+    # Demo only: staff sign in with a TOTP code too. A real deployment enrols each staff
+    # user's own device with `manage.py staff_otp_enrol`.
+    python = Path(PYTHON)
+    python_shown = python.relative_to(ROOT) if python.is_relative_to(ROOT) else python
+    _log(
+        f"Admin one-time code (demo only): {credentials['admin_otp_code']} now; a fresh one: "
+        f"{python_shown} -m scripts.totp {credentials['admin_otp_secret']}"
+    )
+    _log(f"Admin authenticator URI (demo only): {credentials['admin_otp_uri']}")
+    _log(f"Sandbox ledger JSON-RPC: {env['XRPL_URL']}   logs: {logs}")
+
+
 def main() -> int:
     env = demo_env()
     Path(env["DROPGATE_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
@@ -161,15 +183,7 @@ def main() -> int:
         stop()
         return 1
 
-    _log("Dropgate demo is running.")
-    _log("Demo publisher site (open this):")
-    _log(f"{SITE_ORIGIN}/")
-    _log("Paywall service:")
-    _log(f"{PAYWALL_ORIGIN}/")
-    _log(
-        f"Admin: {PAYWALL_ORIGIN}/admin/  user: {credentials['admin_user']}  password: {credentials['admin_password']}"
-    )
-    _log(f"Sandbox ledger JSON-RPC: {env['XRPL_URL']}   logs: {logs}")
+    _print_banner(env, credentials, logs)
     _log("Press Ctrl-C to stop.")
     try:
         while all(process.poll() is None for _name, process in processes):

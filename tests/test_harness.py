@@ -69,8 +69,8 @@ def settings_in_subprocess(env: dict[str, str]) -> dict[str, Any]:
 
 
 def test_embedded_default_is_sqlite_wal_with_in_memory_layer_and_filesystem_broker(tmp_path):
-    # Given no configuration but a data dir
-    env = {"DROPGATE_DATA_DIR": str(tmp_path)}
+    # Given no configuration but a data dir (and a home for the generated secrets)
+    env = {"DROPGATE_DATA_DIR": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")}
 
     # When the settings load
     chosen = settings_in_subprocess(env)
@@ -85,13 +85,16 @@ def test_embedded_default_is_sqlite_wal_with_in_memory_layer_and_filesystem_brok
     assert chosen["layer"] == "channels.layers.InMemoryChannelLayer"
     assert chosen["broker"] == "filesystem://"
     assert (tmp_path / "django_secret_key").exists()
-    assert (tmp_path / "kek").exists()
+    # the key-encryption key is generated apart from the database (tests/test_deploy_settings.py)
+    assert not (tmp_path / "kek").exists()
+    assert list((tmp_path / "config" / "dropgate" / "secrets").glob("kek-*"))
 
 
 def test_database_url_selects_postgresql_and_redis_url_selects_redis(tmp_path):
     # Given production-style variables (nothing is contacted: settings only parse them)
     env = {
         "DROPGATE_DATA_DIR": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "DATABASE_URL": "postgres://app:s3cret@db.internal:5433/dropgate",
         "REDIS_URL": "redis://cache.internal:6379/0",
         "CELERY_BROKER_URL": "redis://cache.internal:6379/1",

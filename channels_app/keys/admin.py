@@ -8,10 +8,11 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from channels_app.adminkit import RowScopeMixin
 from channels_app.models import KeyEvent, KeySignature, PayoutsPause
 
 
-class _ReadOnly(admin.ModelAdmin):
+class _ReadOnly(RowScopeMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 

@@ -2,8 +2,14 @@
 
 Money rows are read-only. The doors that change anything call one service each:
 "approve as signer N" (payout_approve), "cancel" (payout_cancel), placing a hold (hold_place)
-and "release" (hold_release). Approving needs the `payouts.approve_payout` permission, and one
-person can give only one of a payout's approvals.
+and "release" (hold_release). Each needs its own permission and a verified second factor,
+and only platform staff hold them (channels_app.adminkit.may_for_platform): a publisher's staff
+never approve, cancel, place or release, whatever they were given. The permissions are
+`payouts.approve_payout` (one person gives only one of a payout's approvals),
+`payouts.cancel_payout`, `payouts.add_payouthold` and `payouts.release_payouthold`.
+
+Payouts, holds and refunds are a publisher's own rows (a publisher's staff see theirs, and only
+see them); the vault, sweeps, batches, approvals and reader credit are platform rows.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from channels_app.adminkit import RowScopeMixin, may_for_platform
 from channels_app.exceptions import DropgateError
 from channels_app.payouts.models import (
     Payout,
@@ -31,8 +38,9 @@ from channels_app.payouts.services.holds import hold_place, hold_release
 from channels_app.payouts.services.payouts import payout_approve, payout_cancel
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows that record money: viewable, never added, edited or deleted through the admin."""
+class ReadOnlyAdmin(RowScopeMixin, admin.ModelAdmin):
+    """Rows that record money: viewable, never added, edited or deleted through the admin.
+    Platform rows unless a subclass names their publisher (`publisher_key_lookup`)."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -118,6 +126,7 @@ def _approve_action(index: int) -> Any:
 
 @admin.register(Payout)
 class PayoutAdmin(ReadOnlyAdmin):
+    publisher_key_lookup = "publisher_ref"
     list_display = (
         "pk",
         "publisher_ref",
@@ -147,13 +156,15 @@ class PayoutAdmin(ReadOnlyAdmin):
         return str(obj.approvals.filter(voided_at__isnull=True).count())
 
     def has_approve_permission(self, request: HttpRequest) -> bool:
-        return bool(request.user.has_perm("payouts.approve_payout"))
+        return may_for_platform(request, "payouts.approve_payout")
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Actions need change permission on the changelist; the form itself stays read-only.
-        return obj is None and super(ReadOnlyAdmin, self).has_change_permission(request, obj)
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return may_for_platform(request, "payouts.cancel_payout")
 
-    @admin.action(description="Cancel (queued, or vault payouts still collecting approvals)")
+    @admin.action(
+        description="Cancel (queued, or vault payouts still collecting approvals)",
+        permissions=("cancel",),
+    )
     def cancel(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
         for payout in queryset.filter(status__in=(TxState.QUEUED, TxState.AWAITING_APPROVAL)):
             try:
@@ -196,7 +207,8 @@ class HoldActiveFilter(admin.SimpleListFilter):
 
 
 @admin.register(PayoutHold)
-class PayoutHoldAdmin(admin.ModelAdmin):
+class PayoutHoldAdmin(RowScopeMixin, admin.ModelAdmin):
+    publisher_key_lookup = "publisher_ref"
     list_display = (
         "publisher_ref",
         "amount_drops",
@@ -230,6 +242,15 @@ class PayoutHoldAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return may_for_platform(request, "payouts.add_payouthold")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a hold is placed and released, never edited
+
+    def has_release_permission(self, request: HttpRequest) -> bool:
+        return may_for_platform(request, "payouts.release_payouthold")
+
     def save_model(self, request: HttpRequest, obj: PayoutHold, form: Any, change: bool) -> None:
         if change:
             return
@@ -242,7 +263,7 @@ class PayoutHoldAdmin(admin.ModelAdmin):
         obj.pk = placed.pk
         obj.created_at = placed.created_at
 
-    @admin.action(description="Release the selected holds")
+    @admin.action(description="Release the selected holds", permissions=("release",))
     def release(self, request: HttpRequest, queryset: QuerySet[PayoutHold]) -> None:
         for hold in queryset.filter(released_at__isnull=True):
             try:
@@ -254,6 +275,7 @@ class PayoutHoldAdmin(admin.ModelAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
+    publisher_key_lookup = "publisher_ref"
     list_display = (
         "reference",
         "mode",

@@ -185,6 +185,7 @@ class Payout(LedgerTransfer):
         ]
         permissions: ClassVar = [
             ("approve_payout", "Can approve vault payouts as a signer"),
+            ("cancel_payout", "Can cancel a payout before it reaches the ledger"),
         ]
 
     def __str__(self) -> str:
@@ -251,6 +252,11 @@ class PayoutHold(models.Model):
         related_name="+",
     )
     release_note = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        permissions: ClassVar = [
+            ("release_payouthold", "Can release a payout hold (held revenue becomes payable)"),
+        ]
 
     def __str__(self) -> str:
         amount = "all" if self.amount_drops is None else f"{self.amount_drops} drops"

@@ -1,7 +1,7 @@
 """The HTTP API's views (thin doors over paywall.services and paywall.selectors)."""
 
 from paywall.api import schema as _schema  # noqa: F401 - registers the auth schemes
-from paywall.api.public import ArticleTeaserApi, ConfigApi, JwksApi
+from paywall.api.public import ArticleTeaserApi, ConfigApi, JwksApi, WellKnownJwksApi
 from paywall.api.publisher import (
     PublisherArticleApi,
     PublisherArticleListApi,
@@ -27,4 +27,5 @@ __all__ = [
     "PublisherExchangeRateApi",
     "ReaderCreateApi",
     "UnlockCreateApi",
+    "WellKnownJwksApi",
 ]

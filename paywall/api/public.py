@@ -245,6 +245,17 @@ class ArticleTeaserListApi(ApiView):
         )
 
 
+_JWKS_SCHEMA: dict[str, Any] = {
+    "summary": "JSON Web Key Set of the grant-signing keys (EdDSA / Ed25519)",
+    "responses": {
+        200: inline_serializer(
+            "Jwks", fields={"keys": serializers.ListField(child=serializers.DictField())}
+        ),
+        **error_responses(),
+    },
+}
+
+
 class JwksApi(ApiView):
     """Public keys that sign access grants, for publishers' servers to verify them."""
 
@@ -254,19 +265,18 @@ class JwksApi(ApiView):
         # sign (DROPGATE_TOKEN_KEY_PREPUBLISH_SECONDS), so a cached copy never misses a kid.
         return f"public, max-age={settings.DROPGATE_JWKS_MAX_AGE_SECONDS}"
 
-    @extend_schema(
-        operation_id="grant_jwks",
-        summary="JSON Web Key Set of the grant-signing keys (EdDSA / Ed25519)",
-        responses={
-            200: inline_serializer(
-                "Jwks",
-                fields={"keys": serializers.ListField(child=serializers.DictField())},
-            ),
-            **error_responses(),
-        },
-    )
+    @extend_schema(operation_id="grant_jwks", **_JWKS_SCHEMA)
     def get(self, request: Request) -> Response:
         return Response(token_jwks())
 
 
-__all__ = ["ArticleTeaserApi", "ArticleTeaserListApi", "ConfigApi", "JwksApi"]
+class WellKnownJwksApi(JwksApi):
+    """The same key set at /.well-known/jwks.json, under an operation id of its own (one id
+    for two paths is a schema error that `check --deploy` reports)."""
+
+    @extend_schema(operation_id="grant_jwks_well_known", **_JWKS_SCHEMA)
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+__all__ = ["ArticleTeaserApi", "ArticleTeaserListApi", "ConfigApi", "JwksApi", "WellKnownJwksApi"]

@@ -10,6 +10,7 @@ from django.test import Client
 
 from fraud.models.cases import FraudCase, FraudCaseEvent
 from fraud.services.cases import case_open
+from tests.admin_support import admin_client
 from tests.fraud.test_cases import active_holds, make_decision, make_session
 
 pytestmark = pytest.mark.django_db
@@ -18,9 +19,7 @@ ADMIN = "/admin/fraud"
 
 
 def logged_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return admin_client(user)
 
 
 def reviewer(
@@ -28,9 +27,18 @@ def reviewer(
     *,
     codenames: tuple[str, ...] = ("view_fraudcase", "change_fraudcase", "view_fraudcaseevent"),
 ) -> User:
+    """Platform staff (they see every publisher's cases) with these fraud permissions; the
+    default reviewer may also release held revenue (`payouts.release_payouthold`)."""
     user = User.objects.create_user(name, password="x", is_staff=True)
+    extra = Permission.objects.filter(
+        content_type__app_label="paywall", codename="view_all_publishers"
+    )
+    if "change_fraudcase" in codenames:
+        extra |= Permission.objects.filter(
+            content_type__app_label="payouts", codename="release_payouthold"
+        )
     user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="fraud", codename__in=codenames)
+        Permission.objects.filter(content_type__app_label="fraud", codename__in=codenames) | extra
     )
     return user
 

@@ -9,6 +9,7 @@ from django.test import Client
 
 from paywall.models import Article, ArticleContent, Publisher, PublisherApiKey
 from paywall.services.publishers import api_key_authenticate
+from tests.admin_support import admin_client
 from tests.paywall.factories import ORIGIN, make_article, make_publisher
 
 pytestmark = pytest.mark.django_db
@@ -17,9 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def superuser_client() -> Client:
     user = User.objects.create_superuser("root", "root@example.invalid", "pw-for-tests")
-    client = Client()
-    client.force_login(user)
-    return client
+    return admin_client(user)
 
 
 def test_site_admin_creates_a_publisher_through_the_service(superuser_client: Client) -> None:
@@ -120,8 +119,7 @@ def test_publisher_staff_see_only_their_own_rows() -> None:
         )
     )
     mine.users.add(staff)
-    client = Client()
-    client.force_login(staff)
+    client = admin_client(staff)
     articles = client.get("/admin/paywall/article/").content.decode()
     assert "my-story" in articles and "their-story" not in articles
     other = Article.objects.get(slug="their-story")

@@ -1,19 +1,24 @@
 """Seed the demo: an admin login, the demo publisher and its articles. Safe to run every time.
 
-Prints one JSON line: {"publisher", "admin_user", "admin_password"}. The admin password is
-new on every run (the previous one stops working), so it is never stored in a file.
+Prints one JSON line: {"publisher", "admin_user", "admin_password", "admin_otp_secret",
+"admin_otp_uri", "admin_otp_code"}. The admin password and its TOTP device (the admin's second
+factor) are new on every run (the previous ones stop working), so neither is kept in a file.
+Demo only: a real deployment enrols each staff user's device with `staff_otp_enrol`.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+from base64 import b32encode
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from paywall.models import Publisher
 from paywall.services.articles import article_upsert
@@ -65,8 +70,17 @@ class Command(BaseCommand):
         user.is_staff = user.is_superuser = True
         user.set_password(password)
         user.save()
+        TOTPDevice.objects.filter(user=user).delete()
+        device = TOTPDevice.objects.create(user=user, name="demo", confirmed=True)
         self.stdout.write(
             json.dumps(
-                {"publisher": publisher.key, "admin_user": ADMIN_USER, "admin_password": password}
+                {
+                    "publisher": publisher.key,
+                    "admin_user": ADMIN_USER,
+                    "admin_password": password,
+                    "admin_otp_secret": b32encode(device.bin_key).decode(),
+                    "admin_otp_uri": device.config_url,
+                    "admin_otp_code": f"{totp(device.bin_key):06d}",
+                }
             )
         )

@@ -12,6 +12,7 @@ from channels_app.payouts.models import Payout, PayoutApproval, PayoutHold, TxSt
 from channels_app.payouts.services.payouts import payout_batch_run
 from paywall.services.publishers import publisher_create
 from paywall.tasks import run_payout_batch
+from tests.admin_support import admin_client
 from tests.channels_app.payouts.conftest import Earner, net, new_address
 from tests.paywall.factories import make_api_key
 
@@ -21,16 +22,18 @@ ADMIN = "/admin/payouts"
 
 
 def logged_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return admin_client(user)
 
 
 def approver(name: str, *, can_approve: bool = True) -> User:
+    """Platform staff who may view payouts, and approve them when `can_approve`."""
     user = User.objects.create_user(name, password="x", is_staff=True)
-    codenames = ["view_payout", "change_payout"] + (["approve_payout"] if can_approve else [])
+    codenames = ["view_payout"] + (["approve_payout"] if can_approve else [])
     user.user_permissions.set(
         Permission.objects.filter(content_type__app_label="payouts", codename__in=codenames)
+        | Permission.objects.filter(
+            content_type__app_label="paywall", codename="view_all_publishers"
+        )
     )
     return user
 
