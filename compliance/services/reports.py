@@ -162,7 +162,7 @@ def tax_report_generate(*, scheme: str, period: str, actor: str) -> TaxReport:
             {
                 "country": country,
                 "region": region,
-                "rate_percent": str(rate.normalize() if rate is not None else ""),
+                "rate_percent": format(rate.normalize(), "f") if rate is not None else "",
                 "supplies": sums["supplies"],
                 "net_drops": sums["net_drops"],
                 "tax_drops": sums["tax_drops"],
