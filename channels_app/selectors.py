@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db.models import F, QuerySet, Sum
@@ -83,15 +84,20 @@ def journal_balance(account: str, subaccount: str | None = None) -> int:
     return int(totals["d"] or 0) - int(totals["c"] or 0)
 
 
+def _rows(values: Any) -> list[dict[str, Any]]:
+    """A `.values()` queryset as plain dicts."""
+    return [dict(row) for row in values]
+
+
 def channels_by_ids(channel_ids: list[str]) -> list[ChannelSnapshot]:
     """Snapshots of the given channels (unknown ids left out), verified, by id."""
     rows = Channel.objects.filter(channel_id__in=[c.upper() for c in channel_ids])
     return [snapshot_of(channel_verify(row)) for row in rows.order_by("channel_id")]
 
 
-def claims_of_channels(channel_ids: list[str]) -> list[dict[str, object]]:
+def claims_of_channels(channel_ids: list[str]) -> list[dict[str, Any]]:
     """The accepted claims on these channels (id, channel, amounts, payee, reference, time)."""
-    return list(
+    return _rows(
         Claim.objects.filter(channel__channel_id__in=[c.upper() for c in channel_ids])
         .order_by("channel__channel_id", "amount_drops")
         .values(
@@ -106,9 +112,9 @@ def claims_of_channels(channel_ids: list[str]) -> list[dict[str, object]]:
     )
 
 
-def settlements_of_channels(channel_ids: list[str]) -> list[dict[str, object]]:
+def settlements_of_channels(channel_ids: list[str]) -> list[dict[str, Any]]:
     """The settlement transactions of these channels (hash, amount redeemed, status, ledger)."""
-    return list(
+    return _rows(
         Settlement.objects.filter(channel__channel_id__in=[c.upper() for c in channel_ids])
         .order_by("pk")
         .values(

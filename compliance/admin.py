@@ -169,8 +169,18 @@ class RulebookVersionAdmin(ReadOnlyAdmin):
 @admin.register(DecisionRecord)
 class DecisionRecordAdmin(ReadOnlyAdmin):
     list_display = (
-        "at", "decision", "code", "publisher_ref", "reader_ref", "country", "category",
-        "gross_drops", "tax_drops", "rate_percent", "scheme", "rulebook_version",
+        "at",
+        "decision",
+        "code",
+        "publisher_ref",
+        "reader_ref",
+        "country",
+        "category",
+        "gross_drops",
+        "tax_drops",
+        "rate_percent",
+        "scheme",
+        "rulebook_version",
     )
     list_filter = ("decision", "code", "scheme", "country")
     search_fields = ("reader_ref", "publisher_ref", "claim_reference", "funding_address")
@@ -201,10 +211,18 @@ class PublisherPolicyForm(forms.ModelForm):
 @admin.register(PublisherPolicy)
 class PublisherPolicyAdmin(admin.ModelAdmin):
     form = PublisherPolicyForm
-    list_display = ("publisher_ref", "blocked_countries", "tax_category", "updated_at", "updated_by")
+    list_display = (
+        "publisher_ref",
+        "blocked_countries",
+        "tax_category",
+        "updated_at",
+        "updated_by",
+    )
     search_fields = ("publisher_ref",)
 
-    def save_model(self, request: HttpRequest, obj: PublisherPolicy, form: Any, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: PublisherPolicy, form: Any, change: bool
+    ) -> None:
         try:
             saved = publisher_policy_set(
                 publisher_ref=obj.publisher_ref,
@@ -228,18 +246,33 @@ class KycTierForm(forms.Form):
 
 @admin.register(PublisherKyc)
 class PublisherKycAdmin(ReadOnlyAdmin):
-    list_display = ("publisher_ref", "tier", "legal_name", "country", "vat_id", "payout_address",
-                    "address_kind", "address_proven_at", "tier_link")
+    list_display = (
+        "publisher_ref",
+        "tier",
+        "legal_name",
+        "country",
+        "vat_id",
+        "payout_address",
+        "address_kind",
+        "address_proven_at",
+        "tier_link",
+    )
     list_filter = ("tier", "address_kind", "country")
     search_fields = ("publisher_ref", "legal_name", "vat_id", "payout_address")
 
     @admin.display(description="tier")
     def tier_link(self, obj: PublisherKyc) -> str:
-        return format_html('<a href="{}">set tier…</a>', reverse("admin:compliance_kyc_tier", args=[obj.pk]))
+        return format_html(
+            '<a href="{}">set tier…</a>', reverse("admin:compliance_kyc_tier", args=[obj.pk])
+        )
 
     def get_urls(self) -> list[Any]:
         return [
-            path("<int:pk>/tier/", self.admin_site.admin_view(self.tier_view), name="compliance_kyc_tier"),
+            path(
+                "<int:pk>/tier/",
+                self.admin_site.admin_view(self.tier_view),
+                name="compliance_kyc_tier",
+            ),
             *super().get_urls(),
         ]
 
@@ -311,14 +344,24 @@ class FxRateAdmin(admin.ModelAdmin):
 
 
 class TaxReportForm(forms.Form):
-    scheme = forms.ChoiceField(choices=[(name, f"{name} ({code})") for name, (code, _, _) in SCHEMES.items()])
+    scheme = forms.ChoiceField(
+        choices=[(name, f"{name} ({code})") for name, (code, _, _) in SCHEMES.items()]
+    )
     period = forms.RegexField(regex=r"^\d{4}Q[1-4]$", help_text="e.g. 2026Q3")
 
 
 @admin.register(TaxReport)
 class TaxReportAdmin(ReadOnlyAdmin):
-    list_display = ("scheme", "period", "currency", "generated_at", "generated_by", "totals_tax",
-                    "journal_ok", "downloads")
+    list_display = (
+        "scheme",
+        "period",
+        "currency",
+        "generated_at",
+        "generated_by",
+        "totals_tax",
+        "journal_ok",
+        "downloads",
+    )
     list_filter = ("scheme", "period")
     change_list_template = "admin/compliance/taxreport/change_list.html"
 
@@ -340,9 +383,16 @@ class TaxReportAdmin(ReadOnlyAdmin):
 
     def get_urls(self) -> list[Any]:
         return [
-            path("generate/", self.admin_site.admin_view(self.generate_view), name="compliance_taxreport_generate"),
-            path("<int:pk>/download.<str:fmt>", self.admin_site.admin_view(self.download_view),
-                 name="compliance_taxreport_download"),
+            path(
+                "generate/",
+                self.admin_site.admin_view(self.generate_view),
+                name="compliance_taxreport_generate",
+            ),
+            path(
+                "<int:pk>/download.<str:fmt>",
+                self.admin_site.admin_view(self.download_view),
+                name="compliance_taxreport_download",
+            ),
             *super().get_urls(),
         ]
 
@@ -378,8 +428,12 @@ class TaxReportAdmin(ReadOnlyAdmin):
             response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
             return response
         body = {
-            "scheme": report.scheme, "period": report.period, "currency": report.currency,
-            "fx": report.fx, "rows": report.rows, "totals": report.totals,
+            "scheme": report.scheme,
+            "period": report.period,
+            "currency": report.currency,
+            "fx": report.fx,
+            "rows": report.rows,
+            "totals": report.totals,
             "rulebook_version": report.rulebook_version,
             "generated_at": report.generated_at.isoformat(),
         }
@@ -394,8 +448,9 @@ class TaxReportAdmin(ReadOnlyAdmin):
 class SarTransitionForm(forms.Form):
     to_status = forms.ChoiceField(choices=SarStatus.choices)
     reason = forms.CharField(widget=forms.Textarea, max_length=1000)
-    filing_reference = forms.CharField(max_length=100, required=False,
-                                       help_text="The FIU's reference, when filing.")
+    filing_reference = forms.CharField(
+        max_length=100, required=False, help_text="The FIU's reference, when filing."
+    )
 
 
 class SarEventInline(admin.TabularInline):
@@ -411,14 +466,36 @@ class SarEventInline(admin.TabularInline):
 
 @admin.register(SarCase)
 class SarCaseAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "rule_id", "subject_kind", "subject", "status", "opened_at", "updated_at",
-                    "case_actions")
+    list_display = (
+        "pk",
+        "rule_id",
+        "subject_kind",
+        "subject",
+        "status",
+        "opened_at",
+        "updated_at",
+        "case_actions",
+    )
     list_filter = ("status", "rule_id")
     search_fields = ("subject", "publisher_ref", "filing_reference")
     inlines = (SarEventInline,)
-    readonly_fields = ("rule_id", "subject_kind", "subject", "publisher_ref", "status", "summary",
-                       "evidence", "reader_refs", "funding_addresses", "channel_ids",
-                       "rulebook_version", "filing_reference", "opened_at", "updated_at", "closed_at")
+    readonly_fields = (
+        "rule_id",
+        "subject_kind",
+        "subject",
+        "publisher_ref",
+        "status",
+        "summary",
+        "evidence",
+        "reader_refs",
+        "funding_addresses",
+        "channel_ids",
+        "rulebook_version",
+        "filing_reference",
+        "opened_at",
+        "updated_at",
+        "closed_at",
+    )
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -434,10 +511,16 @@ class SarCaseAdmin(ReadOnlyAdmin):
 
     def get_urls(self) -> list[Any]:
         return [
-            path("<int:pk>/transition/", self.admin_site.admin_view(self.transition_view),
-                 name="compliance_sarcase_transition"),
-            path("<int:pk>/export.<str:fmt>", self.admin_site.admin_view(self.export_view),
-                 name="compliance_sarcase_export"),
+            path(
+                "<int:pk>/transition/",
+                self.admin_site.admin_view(self.transition_view),
+                name="compliance_sarcase_transition",
+            ),
+            path(
+                "<int:pk>/export.<str:fmt>",
+                self.admin_site.admin_view(self.export_view),
+                name="compliance_sarcase_export",
+            ),
             *super().get_urls(),
         ]
 
@@ -446,9 +529,9 @@ class SarCaseAdmin(ReadOnlyAdmin):
             raise PermissionDenied
         case = get_object_or_404(SarCase, pk=pk)
         form = SarTransitionForm(request.POST or None)
-        form.fields["to_status"].choices = [
-            (s, SarStatus(s).label) for s in SAR_TRANSITIONS.get(case.status, ())
-        ]
+        to_status = form.fields["to_status"]
+        assert isinstance(to_status, forms.ChoiceField)
+        to_status.choices = [(s, SarStatus(s).label) for s in SAR_TRANSITIONS.get(case.status, ())]
         if request.method == "POST" and form.is_valid():
             try:
                 sar_transition(
@@ -462,7 +545,9 @@ class SarCaseAdmin(ReadOnlyAdmin):
                 messages.error(request, exc.message)
             else:
                 messages.success(request, f"Case {case.pk} moved.")
-                return HttpResponseRedirect(reverse("admin:compliance_sarcase_change", args=[case.pk]))
+                return HttpResponseRedirect(
+                    reverse("admin:compliance_sarcase_change", args=[case.pk])
+                )
         context = {
             **self.admin_site.each_context(request),
             "title": f"Case {case.pk} ({case.status}): {case.summary}",

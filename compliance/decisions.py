@@ -63,17 +63,17 @@ def evidence_build(
     if confirmed_country:
         pieces.append(EvidencePiece("confirmed", confirmed_country, confirmed_region or None))
     if declared_country or declared_region:
-        country = declared_country or (declared_region or "")[:2]
-        pieces.append(EvidencePiece("declared", country, declared_region or None))
-    country = ip_country(ip)
-    if country:
-        pieces.append(EvidencePiece("ip", country))
+        declared = declared_country or (declared_region or "")[:2]
+        pieces.append(EvidencePiece("declared", declared, declared_region or None))
+    from_ip = ip_country(ip)
+    if from_ip:
+        pieces.append(EvidencePiece("ip", from_ip))
     if timezone:
         pieces.append(EvidencePiece("timezone", timezone_country(timezone), detail=timezone))
     for tag in list(languages)[:5]:
-        country = language_country(tag)
-        if country:
-            pieces.append(EvidencePiece("language", country))
+        from_language = language_country(tag)
+        if from_language:
+            pieces.append(EvidencePiece("language", from_language))
             break
     if funding_country:
         pieces.append(EvidencePiece("funding", funding_country))
@@ -114,11 +114,11 @@ def _country(
     confirmed = next((p for p in evidence.pieces if p.kind == "confirmed"), None)
     if confirmed is not None:
         return confirmed.country, confirmed.region, (), True
-    strong = [p for p in evidence.pieces if p.kind in CONTRADICTING_KINDS and p.country]
-    named = {p.country for p in strong}
-    support = Counter(p.country for p in strong)
+    strong = [p.country for p in evidence.pieces if p.kind in CONTRADICTING_KINDS and p.country]
+    named: set[str] = set(strong)
+    support: Counter[str] = Counter(strong)
     for piece in evidence.pieces:
-        if piece.kind == "language" and piece.country in named:
+        if piece.kind == "language" and piece.country and piece.country in named:
             support[piece.country] += 1
     if not named:
         return None, None, (), False

@@ -23,8 +23,13 @@ class ComplianceError(DropgateError):
     code = "compliance_error"
     http_status = 400
 
-    def __init__(self, message: str | None = None, *, details: dict[str, Any] | None = None,
-                 code: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: dict[str, Any] | None = None,
+        code: str | None = None,
+    ) -> None:
         super().__init__(message, code=code)
         self.details = details or {}
 

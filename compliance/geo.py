@@ -22,8 +22,8 @@ from importlib import resources
 from iptocc import country_code as _iptocc_country
 
 __all__ = [
-    "country_name",
     "countries",
+    "country_name",
     "ip_country",
     "is_country",
     "is_region",

@@ -197,7 +197,9 @@ class PublisherPolicy(models.Model):
         max_length=16, choices=TaxCategory.choices, default=TaxCategory.STANDARD
     )
     article_tax_categories = models.JSONField(
-        default=dict, blank=True, help_text='Article slug → category, e.g. {"my-ebook": "e_publication"}'
+        default=dict,
+        blank=True,
+        help_text='Article slug → category, e.g. {"my-ebook": "e_publication"}',
     )
     updated_at = models.DateTimeField()
     updated_by = models.CharField(max_length=150, blank=True)

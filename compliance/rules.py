@@ -76,9 +76,7 @@ _Loader.yaml_implicit_resolvers = {
     key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|false)$"), list("tf")
-)
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|false)$"), list("tf"))
 _Loader.add_constructor(
     "tag:yaml.org,2002:float",
     lambda loader, node: Decimal(str(loader.construct_scalar(node)).replace("_", "")),  # type: ignore[arg-type]
@@ -336,7 +334,9 @@ def _rule(raw: Any, *, file: str, jurisdiction: str) -> Rule:
     if reference and reference != "none":
         package, _, mode = reference.partition(":")
         if not package or mode not in REFERENCE_MODES:
-            raise _fail(file, rule_id, f"reference {reference!r} is not <package>:{REFERENCE_MODES}")
+            raise _fail(
+                file, rule_id, f"reference {reference!r} is not <package>:{REFERENCE_MODES}"
+            )
     fallback = raw.get("fallback", "") or ""
     return Rule(
         id=rule_id,
@@ -393,11 +393,16 @@ def load_rulebook(directory: Path | str) -> Rulebook:
             raise _fail(file.name, None, "not UTF-8") from exc
         texts[file.name] = text
         data = _parse_file(file.name, text)
-        code = data.get("jurisdiction")
-        if not (is_country(code) or code in _SPECIAL_FILES):
-            raise _fail(file.name, None, "`jurisdiction` is an ISO code, EU, sanctions or thresholds")
+        raw_code = data.get("jurisdiction")
+        if not (is_country(raw_code) or raw_code in _SPECIAL_FILES):
+            raise _fail(
+                file.name, None, "`jurisdiction` is an ISO code, EU, sanctions or thresholds"
+            )
+        code = str(raw_code)
         if code in jurisdictions:
-            raise _fail(file.name, None, f"jurisdiction {code} is also in {jurisdictions[code].file}")
+            raise _fail(
+                file.name, None, f"jurisdiction {code} is also in {jurisdictions[code].file}"
+            )
         jurisdictions[code] = Jurisdiction(
             code=code,
             name=_text(data.get("name"), file=file.name, rule=None, name="name"),
@@ -460,12 +465,17 @@ def _index(
             if target is None or target.kind != rule.kind:
                 raise _fail(rule.file, rule.id, f"fallback {rule.fallback!r} is not a {rule.kind}")
         if rule.kind == "vat_rate":
-            key = (rule.applies_to["country"], rule.applies_to["region"], rule.applies_to["category"])
+            key = (
+                rule.applies_to["country"],
+                rule.applies_to["region"],
+                rule.applies_to["category"],
+            )
             if key in vat:
                 raise _fail(rule.file, rule.id, f"{key} is also set by {vat[key].id}")
-            if rule.applies_to["country"] not in jurisdictions or not jurisdictions[
-                rule.applies_to["country"]
-            ].scheme:
+            if (
+                rule.applies_to["country"] not in jurisdictions
+                or not jurisdictions[rule.applies_to["country"]].scheme
+            ):
                 raise _fail(rule.file, rule.id, "a VAT rule's country file must name its scheme")
             vat[key] = rule
         elif rule.kind == "block":

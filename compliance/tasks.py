@@ -6,7 +6,8 @@ from __future__ import annotations
 from celery import shared_task
 
 from compliance.services.monitoring import monitoring_scan as _monitoring_scan
-from compliance.services.reports import tax_report_generate, tax_reports_due as _tax_reports_due
+from compliance.services.reports import tax_report_generate
+from compliance.services.reports import tax_reports_due as _tax_reports_due
 
 
 @shared_task(name="compliance.tasks.monitoring_scan", acks_late=True)

@@ -1,7 +1,7 @@
 """Splitting a tax-inclusive price into net and tax, in integer drops, with Decimal only.
 
-For a gross price P (drops) at r percent: net = round_half_even(P × 100 / (100 + r)) and
-tax = P − net, so net + tax is always exactly P. The division runs at 60 significant digits:
+For a gross price P (drops) at r percent: net = round_half_even(P x 100 / (100 + r)) and
+tax = P - net, so net + tax is always exactly P. The division runs at 60 significant digits:
 rates have at most three decimals, so 100 + r is k/1000 for an integer k < 200,000, and a
 quotient that is not exactly a half lies at least 1/(2k) > 2.5e-6 from one, far above the
 rounding error: no tie is ever invented or missed (tests compare with exact fractions).

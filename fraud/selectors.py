@@ -70,6 +70,11 @@ def telemetry_session_score(public_id: str) -> StoredScore | None:
     )
 
 
+def _rows(values: Any) -> list[dict[str, Any]]:
+    """A `.values()` queryset as plain dicts."""
+    return [dict(row) for row in values]
+
+
 def fraud_cases_concluded_since(
     *, kinds: tuple[str, ...], statuses: tuple[str, ...], since: datetime
 ) -> list[dict[str, Any]]:
@@ -77,7 +82,7 @@ def fraud_cases_concluded_since(
     account farming): id, kind, publisher, subject, readers and when — for AML monitoring."""
     from fraud.models import FraudCase
 
-    return list(
+    return _rows(
         FraudCase.objects.filter(kind__in=kinds, status__in=statuses, updated_at__gte=since)
         .order_by("pk")
         .values("pk", "kind", "status", "publisher_ref", "subject", "reader_refs", "updated_at")

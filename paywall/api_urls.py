@@ -25,9 +25,7 @@ compliance_urlpatterns: list[URLPattern] = [
         compliance_api.TaxPreviewApi.as_view(),
         name="paywall-reader-tax-preview",
     ),
-    path(
-        "readers/me/receipts", compliance_api.ReceiptListApi.as_view(), name="paywall-receipts"
-    ),
+    path("readers/me/receipts", compliance_api.ReceiptListApi.as_view(), name="paywall-receipts"),
     path(
         "readers/me/receipts/<str:claim>",
         compliance_api.ReceiptDetailApi.as_view(),

@@ -85,7 +85,7 @@ def _csv_date(text: str) -> date:
     text = text.strip()
     for pattern in ("%Y-%m-%d", "%d %B %Y"):
         try:
-            return datetime.strptime(text, pattern).date()  # noqa: DTZ007 - a calendar date
+            return datetime.strptime(text, pattern).date()
         except ValueError:
             continue
     raise FxImportError(f"{text!r} is not a date")
@@ -166,7 +166,9 @@ def fx_rate_record(*, base: str, quote: str, rate: Decimal, as_of: date, source:
                 recorded_at=clock.now(),
             )
     except IntegrityError:
-        existing = FxRate.objects.get(base=base, quote=quote, as_of=as_of, source=source.strip()[:200])
+        existing = FxRate.objects.get(
+            base=base, quote=quote, as_of=as_of, source=source.strip()[:200]
+        )
         if existing.rate != rate:
             raise FxImportError(
                 f"{base}/{quote} on {as_of} from this source is already {existing.rate}"

@@ -80,7 +80,9 @@ def _kyc_row(publisher_ref: str) -> PublisherKyc:
     return row
 
 
-def _event(publisher_ref: str, action: str, actor: str, reason: str = "", **details: object) -> None:
+def _event(
+    publisher_ref: str, action: str, actor: str, reason: str = "", **details: object
+) -> None:
     KycEvent.objects.create(
         publisher_ref=publisher_ref,
         action=action,
@@ -151,7 +153,9 @@ def kyc_address_prove(
             public_key=key,
         )
     except InvalidSignature as exc:
-        raise KycRefused(f"The proof signature is not valid ({exc.reason}).", code="proof_invalid") from exc
+        raise KycRefused(
+            f"The proof signature is not valid ({exc.reason}).", code="proof_invalid"
+        ) from exc
     row = _kyc_row(publisher_ref)
     if row.tier < KycTier.BUSINESS:
         raise KycRefused("Business details (tier 1) come first.", code="kyc_tier_insufficient")
@@ -159,7 +163,9 @@ def kyc_address_prove(
     row.address_kind = address_kind
     row.custodian_name = custodian_name.strip()[:200]
     row.proof_public_key = key.hex().upper()
-    row.proof_message = kyc_proof_message(publisher_ref=publisher_ref, address=address).hex().upper()
+    row.proof_message = (
+        kyc_proof_message(publisher_ref=publisher_ref, address=address).hex().upper()
+    )
     row.proof_signature = sig.hex().upper()
     row.address_proven_at = clock.now()
     row.tier = KycTier.ADDRESS

@@ -50,12 +50,17 @@ def _structuring(now: datetime) -> list[dict[str, Any]]:
     window = timedelta(days=int(params["window_days"]))
     lookback = timedelta(days=int(params["lookback_days"]))
     floor = limit * (Decimal(100) - Decimal(str(params["band_pct"]))) / Decimal(100)
-    rows = DecisionRecord.objects.filter(
-        claim_id__isnull=False, at__gte=now - lookback, eur_amount__isnull=False
-    ).exclude(funding_address="").values_list("funding_address", "reader_ref", "at", "eur_amount")
+    rows = (
+        DecisionRecord.objects.filter(
+            claim_id__isnull=False, at__gte=now - lookback, eur_amount__isnull=False
+        )
+        .exclude(funding_address="")
+        .values_list("funding_address", "reader_ref", "at", "eur_amount")
+    )
     by_funding: dict[str, list[tuple[datetime, Decimal, str]]] = defaultdict(list)
     for funding, reader, at, amount in rows:
-        by_funding[funding].append((at, amount, reader))
+        if amount is not None:
+            by_funding[funding].append((at, amount, reader))
     hits = []
     for funding, charges in by_funding.items():
         near: list[str] = []
@@ -119,7 +124,10 @@ def _channel_cycling(now: datetime) -> list[dict[str, Any]]:
     hits = []
     for source, rows in by_source.items():
         cycled = [r for r in rows if r[2] in (ChannelStatus.CLOSING, ChannelStatus.CLOSED)]
-        if len(rows) >= int(params["min_channels"]) and len(cycled) >= int(params["min_channels"]) - 1:
+        if (
+            len(rows) >= int(params["min_channels"])
+            and len(cycled) >= int(params["min_channels"]) - 1
+        ):
             hits.append(
                 {
                     "rule_id": "monitoring.channel_cycling",
@@ -155,7 +163,9 @@ def _high_risk(now: datetime) -> list[dict[str, Any]]:
             "summary": f"Reader placed in {', '.join(sorted({i[1] for i in items}))} ({len(items)} decisions)",
             "evidence": {
                 "countries": sorted({i[1] for i in items}),
-                "decisions": {d: sum(1 for i in items if i[2] == d) for d in sorted({i[2] for i in items})},
+                "decisions": {
+                    d: sum(1 for i in items if i[2] == d) for d in sorted({i[2] for i in items})
+                },
             },
             "reader_refs": [reader],
             "funding_addresses": sorted({i[3] for i in items if i[3]}),

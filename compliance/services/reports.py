@@ -98,7 +98,7 @@ def _conversion(currency: str, on: date) -> Conversion:
         currency,
         eur.rate * ecb.rate,
         on,
-        f"{eur.source} ({eur.rate} EUR/XRP, {eur.as_of}) × {ecb.source} ({ecb.rate} {currency}/EUR, {ecb.as_of})",
+        f"{eur.source} ({eur.rate} EUR/XRP, {eur.as_of}) x {ecb.source} ({ecb.rate} {currency}/EUR, {ecb.as_of})",
     )
 
 
@@ -143,7 +143,7 @@ def tax_report_generate(*, scheme: str, period: str, actor: str) -> TaxReport:
     records = DecisionRecord.objects.filter(
         claim_id__isnull=False, scheme=scheme_code, at__gte=since, at__lt=until
     )
-    groups: dict[tuple[str, str, Decimal], dict[str, int]] = defaultdict(
+    groups: dict[tuple[str, str, Decimal | None], dict[str, int]] = defaultdict(
         lambda: {"supplies": 0, "net_drops": 0, "tax_drops": 0, "gross_drops": 0}
     )
     claim_ids: list[int] = []
@@ -155,7 +155,8 @@ def tax_report_generate(*, scheme: str, period: str, actor: str) -> TaxReport:
         group["net_drops"] += net
         group["tax_drops"] += tax
         group["gross_drops"] += gross
-        claim_ids.append(claim_id)
+        if claim_id is not None:
+            claim_ids.append(claim_id)
     rows: list[dict[str, Any]] = []
     for (country, region, rate), sums in sorted(groups.items()):
         rows.append(
@@ -180,8 +181,12 @@ def tax_report_generate(*, scheme: str, period: str, actor: str) -> TaxReport:
         "net_drops": sum(r["net_drops"] for r in rows),
         "tax_drops": sum(r["tax_drops"] for r in rows),
         "gross_drops": sum(r["gross_drops"] for r in rows),
-        f"net_{currency.lower()}": str(sum((Decimal(r[f"net_{currency.lower()}"]) for r in rows), Decimal(0))),
-        f"tax_{currency.lower()}": str(sum((Decimal(r[f"tax_{currency.lower()}"]) for r in rows), Decimal(0))),
+        f"net_{currency.lower()}": str(
+            sum((Decimal(r[f"net_{currency.lower()}"]) for r in rows), Decimal(0))
+        ),
+        f"tax_{currency.lower()}": str(
+            sum((Decimal(r[f"tax_{currency.lower()}"]) for r in rows), Decimal(0))
+        ),
         "journal_tax_drops": sum(journal.values()),
         "journal_check": {
             country: {"report": by_country.get(country, 0), "journal": journal.get(country, 0)}

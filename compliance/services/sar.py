@@ -62,6 +62,16 @@ def _actor_label(actor: AbstractBaseUser | AnonymousUser | None, label: str) -> 
     return label[:150]
 
 
+def _rows(values: Any) -> list[dict[str, Any]]:
+    """A `.values()` queryset as plain dicts."""
+    return [dict(row) for row in values]
+
+
+def _user(actor: AbstractBaseUser | AnonymousUser | None) -> Any:
+    """The user to link an event to: an authenticated user, else None (a system actor)."""
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+
+
 def _holds_place(case: SarCase, *, now_subjects: Iterable[tuple[str, str]]) -> None:
     for kind, subject in now_subjects:
         if not subject:
@@ -153,8 +163,13 @@ def sar_open_or_extend(
                 channel_ids=channel_ids,
             )
         SarEvent.objects.create(
-            case=case, at=now, actor_label=rule_id, action="opened", to_status=SarStatus.OPEN,
-            reason=summary[:1000], details=evidence,
+            case=case,
+            at=now,
+            actor_label=rule_id,
+            action="opened",
+            to_status=SarStatus.OPEN,
+            reason=summary[:1000],
+            details=evidence,
         )
     else:
         last = dict(case.evidence[-1]) if case.evidence else {}
@@ -212,7 +227,7 @@ def sar_transition(
     SarEvent.objects.create(
         case=case,
         at=now,
-        actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+        actor=_user(actor),
         actor_label=label,
         action="status",
         from_status=previous,
@@ -246,15 +261,25 @@ def sar_export(
     channel_ids = list(case.channel_ids)
     linked: list[dict[str, Any]] = []
     if case.reader_refs or case.funding_addresses:
-        linked = list(
+        linked = _rows(
             DecisionRecord.objects.filter(claim_id__isnull=False)
             .filter(
                 Q(reader_ref__in=case.reader_refs) | Q(funding_address__in=case.funding_addresses)
             )
             .order_by("at", "pk")
             .values(
-                "pk", "at", "reader_ref", "publisher_ref", "article_ref", "funding_address",
-                "country", "gross_drops", "tax_drops", "eur_amount", "claim_id", "claim_reference",
+                "pk",
+                "at",
+                "reader_ref",
+                "publisher_ref",
+                "article_ref",
+                "funding_address",
+                "country",
+                "gross_drops",
+                "tax_drops",
+                "eur_amount",
+                "claim_id",
+                "claim_reference",
             )
         )
     claims = claims_of_channels(channel_ids)
@@ -328,7 +353,7 @@ def sar_export(
     SarEvent.objects.create(
         case=case,
         at=clock.now(),
-        actor=actor if actor is not None and getattr(actor, "is_authenticated", False) else None,
+        actor=_user(actor),
         actor_label=_actor_label(actor, actor_label or "system"),
         action="exported",
     )
@@ -342,15 +367,51 @@ def sar_export_csv(export: dict[str, Any]) -> str:
     writer.writerow(["case_id", "item", "id", "channel_id", "amount_drops", "at", "detail"])
     case_id = export["case"]["id"]
     for channel in export["channels"]:
-        writer.writerow([case_id, "channel", channel["channel_id"], channel["channel_id"],
-                         channel["amount_drops"], "", f"source={channel['source_address']} status={channel['status']}"])
+        writer.writerow(
+            [
+                case_id,
+                "channel",
+                channel["channel_id"],
+                channel["channel_id"],
+                channel["amount_drops"],
+                "",
+                f"source={channel['source_address']} status={channel['status']}",
+            ]
+        )
     for claim in export["claims"]:
-        writer.writerow([case_id, "claim", claim["claim_id"], claim["channel_id"],
-                         claim["increment_drops"], claim["accepted_at"], claim["reference"]])
+        writer.writerow(
+            [
+                case_id,
+                "claim",
+                claim["claim_id"],
+                claim["channel_id"],
+                claim["increment_drops"],
+                claim["accepted_at"],
+                claim["reference"],
+            ]
+        )
     for tx in export["transactions"]:
-        writer.writerow([case_id, "transaction", tx["tx_hash"], tx["channel_id"],
-                         tx["balance_drops"], tx["created_at"], f"{tx['status']} {tx['engine_result']}".strip()])
+        writer.writerow(
+            [
+                case_id,
+                "transaction",
+                tx["tx_hash"],
+                tx["channel_id"],
+                tx["balance_drops"],
+                tx["created_at"],
+                f"{tx['status']} {tx['engine_result']}".strip(),
+            ]
+        )
     for unlock in export["unlocks"]:
-        writer.writerow([case_id, "unlock", unlock["claim_id"], "", unlock["gross_drops"],
-                         unlock["at"], f"reader={unlock['reader_ref']} country={unlock['country']} tax={unlock['tax_drops']}"])
+        writer.writerow(
+            [
+                case_id,
+                "unlock",
+                unlock["claim_id"],
+                "",
+                unlock["gross_drops"],
+                unlock["at"],
+                f"reader={unlock['reader_ref']} country={unlock['country']} tax={unlock['tax_drops']}",
+            ]
+        )
     return out.getvalue()

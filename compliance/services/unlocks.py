@@ -22,7 +22,7 @@ XRP→EUR rate is cached per process for a minute.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 
@@ -47,26 +47,26 @@ CONSENT_RULE = "consumer.eu.crd_immediate_access"
 LIMIT_RULE = "aml.reader.rolling_limit"
 
 
+@dataclass(frozen=True)
+class _Charge:
+    reader_ref: str
+    publisher_ref: str
+    article_ref: str
+    funding_address: str
+    amount_drops: int
+
+
 def _record_refusal(
-    *,
-    decision: LocationDecision,
-    kind: str,
-    code: str,
-    rules: tuple[str, ...],
-    reader_ref: str,
-    publisher_ref: str,
-    article_ref: str,
-    funding_address: str,
-    amount_drops: int,
+    *, decision: LocationDecision, kind: str, code: str, rules: tuple[str, ...], charge: _Charge
 ) -> None:
     DecisionRecord.objects.create(
         at=clock.now(),
         decision=kind,
         code=code,
-        publisher_ref=publisher_ref,
-        reader_ref=reader_ref,
-        article_ref=article_ref[:200],
-        funding_address=funding_address,
+        publisher_ref=charge.publisher_ref,
+        reader_ref=charge.reader_ref,
+        article_ref=charge.article_ref[:200],
+        funding_address=charge.funding_address,
         country=decision.country or "",
         region=decision.region or "",
         evidence_kinds=list(decision.evidence_kinds),
@@ -74,7 +74,7 @@ def _record_refusal(
         rules=list(rules),
         rulebook_version=decision.rulebook_version,
         category=decision.category,
-        gross_drops=amount_drops,
+        gross_drops=charge.amount_drops,
     )
 
 
@@ -121,17 +121,20 @@ def compliance_unlock_check(
         on=now.date(),
         publisher_blocked=policy.blocked_countries,
     )
-    refusal = {
-        "reader_ref": reader_ref,
-        "publisher_ref": publisher_ref,
-        "article_ref": article_ref,
-        "funding_address": funding_address,
-        "amount_drops": amount_drops,
-    }
+    refusal = _Charge(
+        reader_ref=reader_ref,
+        publisher_ref=publisher_ref,
+        article_ref=article_ref,
+        funding_address=funding_address,
+        amount_drops=amount_drops,
+    )
     if decision.decision == "block":
         _record_refusal(
-            decision=decision, kind=Decision.BLOCK, code=decision.code, rules=decision.rules,
-            **refusal,
+            decision=decision,
+            kind=Decision.BLOCK,
+            code=decision.code,
+            rules=decision.rules,
+            charge=refusal,
         )
         raise JurisdictionBlocked(
             details={"rules": list(decision.rules), "country": decision.country}
@@ -140,10 +143,15 @@ def compliance_unlock_check(
         decision.country is None and settings.DROPGATE_LOCATION_REQUIRED and not agent
     ):
         if decision.decision != "confirm_country":
-            decision = replace(decision, decision="confirm_country", code="country_confirmation_required")
+            decision = replace(
+                decision, decision="confirm_country", code="country_confirmation_required"
+            )
         _record_refusal(
-            decision=decision, kind=Decision.CONFIRM_COUNTRY, code="country_confirmation_required",
-            rules=decision.rules, **refusal,
+            decision=decision,
+            kind=Decision.CONFIRM_COUNTRY,
+            code="country_confirmation_required",
+            rules=decision.rules,
+            charge=refusal,
         )
         raise CountryConfirmationRequired(
             details={"candidates": list(decision.candidates), "rules": list(decision.rules)}
@@ -158,8 +166,11 @@ def compliance_unlock_check(
                 reader_ref=reader_ref, publisher_ref=publisher_ref, text_version=version
             ):
                 _record_refusal(
-                    decision=decision, kind=Decision.REFUSE, code="consent_required",
-                    rules=(*decision.rules, CONSENT_RULE), **refusal,
+                    decision=decision,
+                    kind=Decision.REFUSE,
+                    code="consent_required",
+                    rules=(*decision.rules, CONSENT_RULE),
+                    charge=refusal,
                 )
                 raise ConsentRequired(details={"text_version": version, "rule": CONSENT_RULE})
     eur = selectors.drops_in_eur(amount_drops, now.date(), cached=True)
@@ -175,8 +186,11 @@ def compliance_unlock_check(
         )
         if spent + eur.amount > limit:
             _record_refusal(
-                decision=decision, kind=Decision.REFUSE, code="reader_limit_reached",
-                rules=(*decision.rules, *extra), **refusal,
+                decision=decision,
+                kind=Decision.REFUSE,
+                code="reader_limit_reached",
+                rules=(*decision.rules, *extra),
+                charge=refusal,
             )
             raise ReaderLimitReached(
                 details={

@@ -44,7 +44,9 @@ class ConsentInSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not (attrs["immediate_access"] and attrs["withdrawal_right_lost"]):
-            raise serializers.ValidationError("Both the request and the acknowledgement are needed.")
+            raise serializers.ValidationError(
+                "Both the request and the acknowledgement are needed."
+            )
         return attrs
 
 
@@ -103,7 +105,9 @@ _CONSENT = "consumer.eu.crd_immediate_access"
 class CountryConfirmInSerializer(serializers.Serializer):
     country = serializers.RegexField(r"^[A-Za-z]{2}$", help_text="ISO 3166-1 alpha-2.")
     region = serializers.RegexField(
-        r"^[A-Za-z]{2}-[A-Za-z0-9]{1,3}$", required=False, allow_null=True,
+        r"^[A-Za-z]{2}-[A-Za-z0-9]{1,3}$",
+        required=False,
+        allow_null=True,
         help_text="ISO 3166-2, where the rate depends on it (e.g. CA-ON).",
     )
 
@@ -212,7 +216,11 @@ class ReceiptOutSerializer(serializers.Serializer):
     net_drops = DropsField(low=0)
     tax_drops = DropsField(low=0)
     tax_rate_percent = serializers.DecimalField(
-        source="rate_percent", max_digits=7, decimal_places=3, allow_null=True, coerce_to_string=True
+        source="rate_percent",
+        max_digits=7,
+        decimal_places=3,
+        allow_null=True,
+        coerce_to_string=True,
     )
     tax_country = serializers.CharField(source="country", allow_blank=True)
     tax_scheme = serializers.CharField(source="scheme", allow_blank=True)
@@ -258,15 +266,19 @@ class ReceiptDetailApi(ReaderView):
 
 class PolicySerializer(serializers.Serializer):
     blocked_countries = serializers.ListField(
-        child=serializers.RegexField(r"^[A-Za-z]{2}$"), max_length=250, required=False,
+        child=serializers.RegexField(r"^[A-Za-z]{2}$"),
+        max_length=250,
+        required=False,
         help_text="Countries this publisher does not sell to (ISO 3166-1), besides the rulebook's.",
     )
     tax_category = serializers.ChoiceField(
-        choices=["standard", "e_publication"], required=False,
+        choices=["standard", "e_publication"],
+        required=False,
         help_text="The VAT category of the publisher's articles.",
     )
     article_tax_categories = serializers.DictField(
-        child=serializers.ChoiceField(choices=["standard", "e_publication"]), required=False,
+        child=serializers.ChoiceField(choices=["standard", "e_publication"]),
+        required=False,
         help_text="Exceptions by article slug.",
     )
 
@@ -323,7 +335,9 @@ class KycOutSerializer(serializers.Serializer):
     )
 
 
-def _kyc_out(row: PublisherKyc | None, *, publisher_ref: str, payout_address: str) -> dict[str, Any]:
+def _kyc_out(
+    row: PublisherKyc | None, *, publisher_ref: str, payout_address: str
+) -> dict[str, Any]:
     message = (
         kyc_proof_message(publisher_ref=publisher_ref, address=payout_address).hex().upper()
         if payout_address
@@ -352,9 +366,12 @@ class KycAddressInSerializer(serializers.Serializer):
     address = serializers.CharField(max_length=40, help_text="The payout address (r…).")
     public_key = serializers.CharField(max_length=66, help_text="Its key (66 hex digits).")
     signature = serializers.CharField(
-        max_length=300, help_text="Hex signature over proof_message_hex's bytes, as a claim is signed."
+        max_length=300,
+        help_text="Hex signature over proof_message_hex's bytes, as a claim is signed.",
     )
-    address_kind = serializers.ChoiceField(choices=["self_hosted", "custodial"], default="self_hosted")
+    address_kind = serializers.ChoiceField(
+        choices=["self_hosted", "custodial"], default="self_hosted"
+    )
     custodian_name = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 

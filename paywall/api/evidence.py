@@ -16,20 +16,28 @@ class EvidenceInSerializer(serializers.Serializer):
     """Where the reader is, as the SDK knows it. All optional; never an IP (the server has it)."""
 
     country = serializers.RegexField(
-        r"^[A-Za-z]{2}$", required=False, allow_null=True,
+        r"^[A-Za-z]{2}$",
+        required=False,
+        allow_null=True,
         help_text="The country the reader declared in the frame (ISO 3166-1 alpha-2).",
     )
     region = serializers.RegexField(
-        r"^[A-Za-z]{2}-[A-Za-z0-9]{1,3}$", required=False, allow_null=True,
+        r"^[A-Za-z]{2}-[A-Za-z0-9]{1,3}$",
+        required=False,
+        allow_null=True,
         help_text="The region the reader declared (ISO 3166-2), e.g. CA-ON or UA-43.",
     )
     timezone = serializers.CharField(
-        max_length=64, required=False, allow_null=True,
+        max_length=64,
+        required=False,
+        allow_null=True,
         help_text="Intl.DateTimeFormat().resolvedOptions().timeZone, e.g. Europe/Berlin.",
     )
     languages = serializers.ListField(
-        child=serializers.CharField(max_length=35), max_length=5, required=False,
-        help_text="navigator.languages (at most 5), e.g. [\"de-AT\", \"de\"].",
+        child=serializers.CharField(max_length=35),
+        max_length=5,
+        required=False,
+        help_text='navigator.languages (at most 5), e.g. ["de-AT", "de"].',
     )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -51,5 +59,3 @@ def evidence_of(data: dict[str, Any] | None) -> SubmittedEvidence | None:
         timezone=data.get("timezone") or None,
         languages=tuple(data.get("languages") or ()),
     )
-
-

@@ -224,9 +224,7 @@ def unlock_article(
     quote = price_quote(article=article)
     if claim is None:
         raise PaymentRequired(details=_payment_details(article, quote))
-    channel_id, channel_key, funding = _owned_channel_id(
-        reader=reader, channel_id=claim.channel_id
-    )
+    channel_id, channel_key, funding = _owned_channel_id(reader=reader, channel_id=claim.channel_id)
     compliance = compliance_unlock_check(
         reader_ref=reader.public_id,
         publisher_ref=article.publisher.key,

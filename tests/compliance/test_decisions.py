@@ -11,13 +11,29 @@ from compliance.decisions import PUBLISHER_BLOCK_RULE, decide, evidence_build
 from compliance.rules import rulebook
 
 TODAY = date(2026, 12, 1)
-IR_IP, KP_IP, CU_IP, SY_IP, CN_IP = "2.176.0.1", "175.45.176.1", "152.206.0.1", "31.9.0.1", "1.2.4.8"
+IR_IP, KP_IP, CU_IP, SY_IP, CN_IP = (
+    "2.176.0.1",
+    "175.45.176.1",
+    "152.206.0.1",
+    "31.9.0.1",
+    "1.2.4.8",
+)
 GB_IP, DE_IP, US_IP = "81.2.69.160", "85.214.132.117", "23.0.0.1"
 
 
-def run(on: date = TODAY, category: str = "standard", amount: int = 1_000_000, blocked=frozenset(), **evidence):
+def run(
+    on: date = TODAY,
+    category: str = "standard",
+    amount: int = 1_000_000,
+    blocked=frozenset(),
+    **evidence,
+):
     return decide(
-        rulebook(), evidence_build(**evidence), amount_drops=amount, category=category, on=on,
+        rulebook(),
+        evidence_build(**evidence),
+        amount_drops=amount,
+        category=category,
+        on=on,
         publisher_blocked=frozenset(blocked),
     )
 
@@ -58,8 +74,14 @@ def test_syria_is_blocked_until_its_program_ended() -> None:
 
 
 def test_blocks_start_on_their_date() -> None:
-    assert run(on=date(2022, 2, 20), declared_country="UA", declared_region="UA-14").decision == "allow"
-    assert run(on=date(2022, 2, 21), declared_country="UA", declared_region="UA-14").decision == "block"
+    assert (
+        run(on=date(2022, 2, 20), declared_country="UA", declared_region="UA-14").decision
+        == "allow"
+    )
+    assert (
+        run(on=date(2022, 2, 21), declared_country="UA", declared_region="UA-14").decision
+        == "block"
+    )
     assert run(on=date(2021, 9, 23), declared_country="CN").decision == "allow"
 
 
@@ -82,7 +104,11 @@ def test_publishers_add_their_own_blocked_countries() -> None:
 
 def test_the_declared_country_alone_is_taken() -> None:
     decision = run(declared_country="DE")
-    assert (decision.decision, decision.country, decision.rules) == ("allow", "DE", ("vat.de.standard",))
+    assert (decision.decision, decision.country, decision.rules) == (
+        "allow",
+        "DE",
+        ("vat.de.standard",),
+    )
 
 
 def test_two_agreeing_pieces_fix_the_country_under_the_eu_rule() -> None:
@@ -144,15 +170,24 @@ def test_canadian_provinces_have_their_own_rate() -> None:
     assert run(declared_country="CA").vat.rate_percent == 5
     on = run(declared_country="CA", declared_region="CA-ON")
     assert (on.vat.rate_percent, on.rules) == (13, ("vat.ca.on.standard",))
-    assert run(on=date(2025, 3, 31), declared_country="CA", declared_region="CA-NS").vat.rate_percent == 15
-    assert run(on=date(2025, 4, 1), declared_country="CA", declared_region="CA-NS").vat.rate_percent == 14
+    assert (
+        run(on=date(2025, 3, 31), declared_country="CA", declared_region="CA-NS").vat.rate_percent
+        == 15
+    )
+    assert (
+        run(on=date(2025, 4, 1), declared_country="CA", declared_region="CA-NS").vat.rate_percent
+        == 14
+    )
 
 
 def test_a_category_rule_without_a_value_falls_back_to_the_standard_rate() -> None:
     before = run(on=date(2026, 1, 1), declared_country="BE", category="e_publication")
     assert before.vat.rate_percent == 21
     assert before.rules == ("vat.be.e_publication", "vat.be.standard")
-    assert run(on=date(2026, 10, 1), declared_country="BE", category="e_publication").vat.rate_percent == 6
+    assert (
+        run(on=date(2026, 10, 1), declared_country="BE", category="e_publication").vat.rate_percent
+        == 6
+    )
 
 
 def test_rates_change_on_their_dates() -> None:

@@ -11,9 +11,41 @@ import pytest
 from compliance.rules import rulebook
 
 REQUIRED = [
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
-    "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
-    "GB", "NO", "CH", "AU", "NZ", "JP", "SG", "CA",
+    "AT",
+    "BE",
+    "BG",
+    "CY",
+    "CZ",
+    "DE",
+    "DK",
+    "EE",
+    "ES",
+    "FI",
+    "FR",
+    "GR",
+    "HR",
+    "HU",
+    "IE",
+    "IT",
+    "LT",
+    "LU",
+    "LV",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SE",
+    "SI",
+    "SK",
+    "GB",
+    "NO",
+    "CH",
+    "AU",
+    "NZ",
+    "JP",
+    "SG",
+    "CA",
 ]
 VAT_RULES = sorted(
     (rule for rule in rulebook().rules.values() if rule.kind == "vat_rate"), key=lambda r: r.id
@@ -34,14 +66,19 @@ def test_the_reference_is_the_pinned_package() -> None:
 def test_every_required_jurisdiction_has_both_rates(country: str, category: str) -> None:
     rule = rulebook().vat_rule(country, None, category)
     assert rule is not None
-    assert rule.value_on(rulebook().references["eu-vat-rates-data"].data_date) is not None or rule.fallback
+    assert (
+        rule.value_on(rulebook().references["eu-vat-rates-data"].data_date) is not None
+        or rule.fallback
+    )
 
 
 def test_every_eu_member_state_is_referenced_to_the_package() -> None:
     members = rulebook().eu_members(rulebook().references["eu-vat-rates-data"].data_date)
     referenced = {rule.applies_to["country"] for rule in REFERENCED}
     assert members <= referenced
-    assert {code for code, rate in eu_vat_rates_data.get_all_rates().items() if rate["eu_member"]} == members
+    assert {
+        code for code, rate in eu_vat_rates_data.get_all_rates().items() if rate["eu_member"]
+    } == members
 
 
 @pytest.mark.parametrize("rule", REFERENCED, ids=lambda r: r.id)
@@ -55,7 +92,9 @@ def test_rate_matches_the_package_on_its_data_date(rule) -> None:
     mode = rule.reference.partition(":")[2]
     published = {Decimal(str(theirs["standard"]))}
     published |= {Decimal(str(r)) for r in theirs["reduced"] or []}
-    published |= {Decimal(str(r)) for r in (theirs["super_reduced"], theirs["parking"]) if r is not None}
+    published |= {
+        Decimal(str(r)) for r in (theirs["super_reduced"], theirs["parking"]) if r is not None
+    }
     if mode == "standard":
         assert ours == Decimal(str(theirs["standard"])), (rule.id, ours, theirs["standard"])
     elif mode == "any":

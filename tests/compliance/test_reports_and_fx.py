@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,10 +15,15 @@ from xrpl.wallet import Wallet
 
 from channels_app import clock
 from channels_app.models import JournalLine
-from compliance.models import FxRate, TaxReport
+from compliance.models import TaxReport
 from compliance.selectors import eur_per_xrp, fx_rate_on
 from compliance.services.fx import FxImportError, fx_import_ecb, fx_rate_record
-from compliance.services.reports import FxUnavailable, parse_period, tax_report_generate, tax_reports_due
+from compliance.services.reports import (
+    FxUnavailable,
+    parse_period,
+    tax_report_generate,
+    tax_reports_due,
+)
 from compliance.types import SubmittedEvidence
 from paywall.services.unlocks import unlock_article
 from paywall.types import SubmittedClaim
@@ -37,7 +42,9 @@ def test_the_ecb_xml_and_csv_formats_import_idempotently() -> None:
     assert fx_import_ecb(location=str(DATA / "eurofxref-sample.xml")).created == 0
     usd = fx_rate_on("EUR", "USD", date(2026, 9, 30))
     assert usd.rate == Decimal("1.1700") and "ECB" in usd.source
-    assert fx_rate_on("EUR", "USD", date(2026, 10, 4)).as_of == date(2026, 9, 30)  # weekend: last before
+    assert fx_rate_on("EUR", "USD", date(2026, 10, 4)).as_of == date(
+        2026, 9, 30
+    )  # weekend: last before
     csv_result = fx_import_ecb(location=str(DATA / "eurofxref-hist-sample.csv"))
     assert csv_result.rates == 20  # BGN's N/A skipped
     assert fx_rate_on("EUR", "GBP", date(2026, 6, 30)).rate == Decimal("0.85900")
@@ -56,14 +63,28 @@ def test_hostile_or_foreign_files_are_refused(tmp_path: Path) -> None:
 
 def test_xrp_to_eur_direct_or_crossed_through_the_ecb() -> None:
     fx_import_ecb(location=str(DATA / "eurofxref-sample.xml"))
-    fx_rate_record(base="XRP", quote="USD", rate=Decimal("0.585"), as_of=date(2026, 9, 30), source="exchange close")
+    fx_rate_record(
+        base="XRP",
+        quote="USD",
+        rate=Decimal("0.585"),
+        as_of=date(2026, 9, 30),
+        source="exchange close",
+    )
     crossed = eur_per_xrp(date(2026, 9, 30))
     assert crossed.rate == Decimal("0.585") / Decimal("1.1700")
     assert "exchange close" in crossed.source and "ECB" in crossed.source
-    fx_rate_record(base="XRP", quote="EUR", rate=Decimal("0.51"), as_of=date(2026, 9, 30), source="eur market")
+    fx_rate_record(
+        base="XRP", quote="EUR", rate=Decimal("0.51"), as_of=date(2026, 9, 30), source="eur market"
+    )
     assert eur_per_xrp(date(2026, 9, 30)).rate == Decimal("0.51")
     with pytest.raises(FxImportError):
-        fx_rate_record(base="XRP", quote="EUR", rate=Decimal("0.52"), as_of=date(2026, 9, 30), source="eur market")
+        fx_rate_record(
+            base="XRP",
+            quote="EUR",
+            rate=Decimal("0.52"),
+            as_of=date(2026, 9, 30),
+            source="eur market",
+        )
 
 
 def test_periods() -> None:
@@ -83,7 +104,9 @@ def _at(moment: datetime):
 def quarter():
     """Unlocks in 2026Q3 from readers in DE (two rates), FR, GB, NO, CA-ON, US; one in Q4."""
     fx_import_ecb(location=str(DATA / "eurofxref-sample.xml"))
-    fx_rate_record(base="XRP", quote="EUR", rate=Decimal("0.50"), as_of=date(2026, 9, 30), source="test market")
+    fx_rate_record(
+        base="XRP", quote="EUR", rate=Decimal("0.50"), as_of=date(2026, 9, 30), source="test market"
+    )
     publisher = make_publisher()
     articles = {
         "std": make_article(publisher, slug="std", price_drops=1_190_000),
@@ -91,7 +114,9 @@ def quarter():
     }
     from compliance.services.publishers import publisher_policy_set
 
-    publisher_policy_set(publisher_ref=publisher.key, actor="test", article_tax_categories={"epub": "e_publication"})
+    publisher_policy_set(
+        publisher_ref=publisher.key, actor="test", article_tax_categories={"epub": "e_publication"}
+    )
     sales = [
         ("DE", None, "std", datetime(2026, 7, 2, 10)),
         ("DE", None, "epub", datetime(2026, 8, 15, 12)),
@@ -107,14 +132,20 @@ def quarter():
 
     for country, region, slug, when in sales:
         reader, _, key = make_reader(publisher)
-        channel = make_channel(key=key, owner_ref=reader.public_id, amount_drops=50_000_000,
-                               source_address=Wallet.create().classic_address)
+        channel = make_channel(
+            key=key,
+            owner_ref=reader.public_id,
+            amount_drops=50_000_000,
+            source_address=Wallet.create().classic_address,
+        )
         price = articles[slug].price_drops
         with _at(when.replace(tzinfo=UTC)):
             unlock_article(
                 reader=reader,
                 article=articles[slug],
-                claim=SubmittedClaim(channel.channel_id, price, key.sign(channel.channel_id, price)),
+                claim=SubmittedClaim(
+                    channel.channel_id, price, key.sign(channel.channel_id, price)
+                ),
                 telemetry_session="",
                 evidence=SubmittedEvidence(country=country, region=region),
             )
@@ -127,7 +158,7 @@ def test_the_oss_return_of_a_quarter_equals_the_journal(quarter) -> None:
     assert set(rows) == {("DE", "19"), ("DE", "7"), ("FR", "20")}
     de = rows[("DE", "19")]
     assert (de["supplies"], de["net_drops"], de["tax_drops"]) == (2, 2_000_000, 380_000)
-    assert de["net_eur"] == "1.00" and de["tax_eur"] == "0.19"  # 2 XRP net × 0.50 EUR
+    assert de["net_eur"] == "1.00" and de["tax_eur"] == "0.19"  # 2 XRP net x 0.50 EUR
     assert rows[("DE", "7")]["tax_drops"] == 70_000
     fr = rows[("FR", "20")]
     assert (fr["net_drops"], fr["tax_drops"]) == (991_667, 198_333)
@@ -135,15 +166,23 @@ def test_the_oss_return_of_a_quarter_equals_the_journal(quarter) -> None:
     # The journal's VAT of the quarter's OSS claims, computed independently.
     from compliance.models import DecisionRecord
 
-    claims = DecisionRecord.objects.filter(scheme="EU-OSS", at__date__lte=date(2026, 9, 30),
-                                           at__date__gte=date(2026, 7, 1)).values_list("claim_id", flat=True)
-    journal = JournalLine.objects.filter(account="vat_payable", entry__kind="tax",
-                                         entry__reference__in=[f"claim:{c}" for c in claims])
+    claims = DecisionRecord.objects.filter(
+        scheme="EU-OSS", at__date__lte=date(2026, 9, 30), at__date__gte=date(2026, 7, 1)
+    ).values_list("claim_id", flat=True)
+    journal = JournalLine.objects.filter(
+        account="vat_payable",
+        entry__kind="tax",
+        entry__reference__in=[f"claim:{c}" for c in claims],
+    )
     per_country: dict[str, int] = {}
     for line in journal:
         per_country[line.subaccount] = per_country.get(line.subaccount, 0) + line.credit_drops
     assert per_country == {"DE": 450_000, "FR": 198_333}
-    assert report.totals["tax_drops"] == sum(per_country.values()) == report.totals["journal_tax_drops"]
+    assert (
+        report.totals["tax_drops"]
+        == sum(per_country.values())
+        == report.totals["journal_tax_drops"]
+    )
     assert report.totals["journal_matches"] is True
     assert report.fx["currency"] == "EUR" and report.fx["source"] == "test market"
 
@@ -159,9 +198,19 @@ def test_a_report_notices_a_journal_that_disagrees(quarter, capsys) -> None:
 
     # A charge recorded with tax that the journal never booked (as a bug would leave it).
     DecisionRecord.objects.create(
-        at=datetime(2026, 8, 1, tzinfo=UTC), decision="allow", publisher_ref=quarter.key,
-        reader_ref="rdr_x", country="FR", rules=[], rulebook_version="x", category="standard",
-        gross_drops=120, net_drops=100, tax_drops=20, rate_percent=Decimal(20), scheme="EU-OSS",
+        at=datetime(2026, 8, 1, tzinfo=UTC),
+        decision="allow",
+        publisher_ref=quarter.key,
+        reader_ref="rdr_x",
+        country="FR",
+        rules=[],
+        rulebook_version="x",
+        category="standard",
+        gross_drops=120,
+        net_drops=100,
+        tax_drops=20,
+        rate_percent=Decimal(20),
+        scheme="EU-OSS",
         claim_id=10**9,
     )
     report = tax_report_generate(scheme="oss", period="2026Q3", actor="test")
@@ -177,7 +226,7 @@ def test_non_eu_returns_in_local_currency(quarter) -> None:
     gb = tax_report_generate(scheme="gb", period="2026Q3", actor="test")
     (row,) = gb.rows
     assert (row["country"], row["rate_percent"], row["tax_drops"]) == ("GB", "20", 198_333)
-    # 0.198333 XRP × 0.50 EUR/XRP × 0.8725 GBP/EUR = 0.0865… GBP
+    # 0.198333 XRP x 0.50 EUR/XRP x 0.8725 GBP/EUR = 0.0865… GBP
     assert row["tax_gbp"] == "0.09" and gb.currency == "GBP"
     assert "taxable_amount_gbp" in gb.csv.splitlines()[0]
     voec = tax_report_generate(scheme="voec", period="2026Q3", actor="test")
@@ -193,7 +242,9 @@ def test_no_rate_no_report() -> None:
         tax_report_generate(scheme="oss", period="2026Q3", actor="test")
 
 
-def test_the_command_prints_the_csv_and_the_beat_task_makes_each_return_once(quarter, capsys) -> None:
+def test_the_command_prints_the_csv_and_the_beat_task_makes_each_return_once(
+    quarter, capsys
+) -> None:
     call_command("tax_report", "--scheme", "oss", "--period", "2026Q3")
     out = capsys.readouterr().out
     assert out.startswith("scheme,period,member_state_of_consumption")
@@ -201,6 +252,15 @@ def test_the_command_prints_the_csv_and_the_beat_task_makes_each_return_once(qua
     with _at(datetime(2026, 10, 5, 3, tzinfo=__import__("datetime").UTC)):
         made = tax_reports_due()
         again = tax_reports_due()
-    assert {r.scheme for r in made} == {"GB-VAT", "NO-VOEC", "CH-MWST", "AU-GST", "NZ-GST", "JP-CT", "SG-OVR", "CA-GST-HST"}
+    assert {r.scheme for r in made} == {
+        "GB-VAT",
+        "NO-VOEC",
+        "CH-MWST",
+        "AU-GST",
+        "NZ-GST",
+        "JP-CT",
+        "SG-OVR",
+        "CA-GST-HST",
+    }
     assert again == []
     assert TaxReport.objects.filter(scheme="EU-OSS", period="2026Q3").count() == 1

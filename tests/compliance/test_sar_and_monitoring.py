@@ -30,9 +30,13 @@ pytestmark = pytest.mark.django_db
 
 def open_case(subject: str = "rFUNDING") -> SarCase:
     case, opened = sar_open_or_extend(
-        rule_id="monitoring.shared_funding", subject_kind="funding", subject=subject,
-        summary="7 readers funded from one account", evidence={"readers": 7},
-        reader_refs=["rdr_a", "rdr_b"], funding_addresses=[subject],
+        rule_id="monitoring.shared_funding",
+        subject_kind="funding",
+        subject=subject,
+        summary="7 readers funded from one account",
+        evidence={"readers": 7},
+        reader_refs=["rdr_a", "rdr_b"],
+        funding_addresses=[subject],
     )
     assert opened
     return case
@@ -46,21 +50,35 @@ def officer():
 def test_open_investigating_filed_each_with_actor_and_reason(officer) -> None:
     case = open_case()
     with pytest.raises(SarTransitionRefused):
-        sar_transition(case_id=case.pk, to_status="filed", reason="skip", actor=officer,
-                       filing_reference="FIU-1")
+        sar_transition(
+            case_id=case.pk,
+            to_status="filed",
+            reason="skip",
+            actor=officer,
+            filing_reference="FIU-1",
+        )
     with pytest.raises(SarTransitionRefused) as raised:
         sar_transition(case_id=case.pk, to_status="investigating", reason=" ", actor=officer)
     assert raised.value.code == "sar_reason_required"
-    sar_transition(case_id=case.pk, to_status="investigating", reason="looking at the channels", actor=officer)
+    sar_transition(
+        case_id=case.pk, to_status="investigating", reason="looking at the channels", actor=officer
+    )
     with pytest.raises(SarTransitionRefused) as raised:
         sar_transition(case_id=case.pk, to_status="filed", reason="suspicious", actor=officer)
     assert raised.value.code == "sar_filing_reference_required"
-    case = sar_transition(case_id=case.pk, to_status="filed", reason="suspicious pattern",
-                          actor=officer, filing_reference="FIU-2026-0042")
+    case = sar_transition(
+        case_id=case.pk,
+        to_status="filed",
+        reason="suspicious pattern",
+        actor=officer,
+        filing_reference="FIU-2026-0042",
+    )
     assert case.status == "filed" and case.closed_at is not None
     with pytest.raises(SarTransitionRefused):
         sar_transition(case_id=case.pk, to_status="investigating", reason="reopen", actor=officer)
-    events = list(case.events.values_list("action", "from_status", "to_status", "actor_label", "reason"))
+    events = list(
+        case.events.values_list("action", "from_status", "to_status", "actor_label", "reason")
+    )
     assert events == [
         ("opened", "", "open", "monitoring.shared_funding", "7 readers funded from one account"),
         ("status", "open", "investigating", "mlro", "looking at the channels"),
@@ -71,7 +89,12 @@ def test_open_investigating_filed_each_with_actor_and_reason(officer) -> None:
 def test_closed_with_no_action(officer) -> None:
     case = open_case()
     sar_transition(case_id=case.pk, to_status="investigating", reason="check", actor=officer)
-    case = sar_transition(case_id=case.pk, to_status="closed_no_action", reason="a library's shared wallet", actor=officer)
+    case = sar_transition(
+        case_id=case.pk,
+        to_status="closed_no_action",
+        reason="a library's shared wallet",
+        actor=officer,
+    )
     assert case.status == "closed_no_action"
 
 
@@ -94,7 +117,9 @@ def test_legal_hold_while_open_then_five_years(officer) -> None:
     assert legal_hold_active("reader", "rdr_a")
     assert not legal_hold_active("reader", "rdr_unrelated")
     sar_transition(case_id=case.pk, to_status="investigating", reason="check", actor=officer)
-    case = sar_transition(case_id=case.pk, to_status="closed_no_action", reason="fine", actor=officer)
+    case = sar_transition(
+        case_id=case.pk, to_status="closed_no_action", reason="fine", actor=officer
+    )
     closed = case.closed_at.date()
     until = closed.replace(year=closed.year + 5)
     assert set(LegalHold.objects.filter(case=case).values_list("until", flat=True)) == {until}
@@ -107,13 +132,20 @@ def test_legal_hold_while_open_then_five_years(officer) -> None:
 def test_the_same_hit_twice_adds_nothing_new_evidence_is_appended() -> None:
     case = open_case()
     again, opened = sar_open_or_extend(
-        rule_id="monitoring.shared_funding", subject_kind="funding", subject="rFUNDING",
-        summary="7 readers funded from one account", evidence={"readers": 7},
+        rule_id="monitoring.shared_funding",
+        subject_kind="funding",
+        subject="rFUNDING",
+        summary="7 readers funded from one account",
+        evidence={"readers": 7},
     )
     assert again.pk == case.pk and not opened and len(again.evidence) == 1
     more, _ = sar_open_or_extend(
-        rule_id="monitoring.shared_funding", subject_kind="funding", subject="rFUNDING",
-        summary="9 readers", evidence={"readers": 9}, reader_refs=["rdr_c"],
+        rule_id="monitoring.shared_funding",
+        subject_kind="funding",
+        subject="rFUNDING",
+        summary="9 readers",
+        evidence={"readers": 9},
+        reader_refs=["rdr_c"],
     )
     assert len(more.evidence) == 2 and more.reader_refs == ["rdr_a", "rdr_b", "rdr_c"]
 
@@ -129,15 +161,27 @@ def shop():
 
 def buy(publisher, article, *, source: str, country: str = "DE", when: datetime | None = None):
     reader, _, key = make_reader(publisher)
-    channel = make_channel(key=key, owner_ref=reader.public_id, amount_drops=10_000_000, source_address=source)
+    channel = make_channel(
+        key=key, owner_ref=reader.public_id, amount_drops=10_000_000, source_address=source
+    )
     claim = SubmittedClaim(channel.channel_id, 1_000_000, key.sign(channel.channel_id, 1_000_000))
     if when is None:
-        unlock_article(reader=reader, article=article, claim=claim, telemetry_session="",
-                       evidence=SubmittedEvidence(country=country))
+        unlock_article(
+            reader=reader,
+            article=article,
+            claim=claim,
+            telemetry_session="",
+            evidence=SubmittedEvidence(country=country),
+        )
     else:
         with clock.override(when - datetime.now(UTC)):
-            unlock_article(reader=reader, article=article, claim=claim, telemetry_session="",
-                           evidence=SubmittedEvidence(country=country))
+            unlock_article(
+                reader=reader,
+                article=article,
+                claim=claim,
+                telemetry_session="",
+                evidence=SubmittedEvidence(country=country),
+            )
     return reader, channel
 
 
@@ -148,7 +192,9 @@ def test_many_readers_funded_from_one_account_open_a_case_with_the_export(shop, 
     outcome = monitoring_scan()
     assert outcome.hits["monitoring.shared_funding"] == 1 and outcome.opened == 1
     case = SarCase.objects.get(rule_id="monitoring.shared_funding")
-    assert case.subject == funding and sorted(case.reader_refs) == sorted(r.public_id for r in readers)
+    assert case.subject == funding and sorted(case.reader_refs) == sorted(
+        r.public_id for r in readers
+    )
     assert len(case.channel_ids) == 5
     assert monitoring_scan().opened == 0  # unchanged: nothing new
 
@@ -174,7 +220,9 @@ def test_structuring_just_under_the_limit(shop, settings) -> None:
     from compliance.services.fx import fx_rate_record
 
     settings.DROPGATE_READER_ROLLING_LIMIT_EUR = "1.00"
-    fx_rate_record(base="XRP", quote="EUR", rate=Decimal("0.95"), as_of=date(2020, 1, 1), source="t")
+    fx_rate_record(
+        base="XRP", quote="EUR", rate=Decimal("0.95"), as_of=date(2020, 1, 1), source="t"
+    )
     publisher, article = shop
     funding = Wallet.create().classic_address
     now = clock.now()
@@ -190,7 +238,9 @@ def test_high_risk_jurisdiction_exposure(shop) -> None:
     from compliance.exceptions import JurisdictionBlocked
 
     publisher, article = shop
-    buy(publisher, article, source=Wallet.create().classic_address, country="MM")  # allowed, high-risk
+    buy(
+        publisher, article, source=Wallet.create().classic_address, country="MM"
+    )  # allowed, high-risk
     with pytest.raises(JurisdictionBlocked):
         buy(publisher, article, source=Wallet.create().classic_address, country="IR")
     assert monitoring_scan().hits["monitoring.high_risk_exposure"] == 2
@@ -201,8 +251,15 @@ def test_confirmed_fraud_cases_become_aml_cases(shop) -> None:
     from fraud.services.cases import case_confirm, case_open
 
     publisher, _ = shop
-    case = case_open(kind="account_farming", publisher_ref=publisher.key, subject="cluster:1",
-                     evidence={"readers": 6}, score=0.9, hold_drops=0, reader_refs=["rdr_1", "rdr_2"])
+    case = case_open(
+        kind="account_farming",
+        publisher_ref=publisher.key,
+        subject="cluster:1",
+        evidence={"readers": 6},
+        score=0.9,
+        hold_drops=0,
+        reader_refs=["rdr_1", "rdr_2"],
+    )
     assert monitoring_scan().hits["monitoring.fraud_signals"] == 0
     case_confirm(case_id=case.pk, note="farm confirmed")
     outcome = monitoring_scan()

@@ -1,4 +1,4 @@
-"""Prices include tax: net = round_half_even(P × 100 / (100 + r)), tax = P − net."""
+"""Prices include tax: net = round_half_even(P x 100 / (100 + r)), tax = P - net."""
 
 from __future__ import annotations
 

@@ -44,17 +44,24 @@ def world():
 
 def signed(key, channel: Channel, amount: int) -> SubmittedClaim:
     return SubmittedClaim(
-        channel_id=channel.channel_id, amount_drops=amount, signature=key.sign(channel.channel_id, amount)
+        channel_id=channel.channel_id,
+        amount_drops=amount,
+        signature=key.sign(channel.channel_id, amount),
     )
 
 
 def state(channel: Channel) -> tuple[int, int, int, int]:
     channel.refresh_from_db()
-    return (channel.accepted_drops, Claim.objects.count(), JournalEntry.objects.count(), Unlock.objects.count())
+    return (
+        channel.accepted_drops,
+        Claim.objects.count(),
+        JournalEntry.objects.count(),
+        Unlock.objects.count(),
+    )
 
 
 def unlock(world, amount: int = PRICE, *, article=None, session: str | None = "", **kwargs):
-    publisher, default_article, reader, key, channel, _ = world
+    _publisher, default_article, reader, key, channel, _ = world
     return unlock_article(
         reader=reader,
         article=article or default_article,
@@ -65,7 +72,7 @@ def unlock(world, amount: int = PRICE, *, article=None, session: str | None = ""
 
 
 def test_an_allowed_unlock_journals_the_vat_and_takes_the_fee_on_the_net(world) -> None:
-    publisher, article, reader, key, channel, _ = world
+    publisher, _article, _reader, _key, _channel, _ = world
     result = unlock(world, evidence=SubmittedEvidence(country="DE"), client_ip=DE_IP)
     assert result.amount_drops == PRICE
 
@@ -81,7 +88,12 @@ def test_an_allowed_unlock_journals_the_vat_and_takes_the_fee_on_the_net(world) 
 
     record = DecisionRecord.objects.get()
     assert record.claim_id == claim.pk and record.decision == "allow"
-    assert (record.country, record.gross_drops, record.net_drops, record.tax_drops) == ("DE", PRICE, 1_000_000, 190_000)
+    assert (record.country, record.gross_drops, record.net_drops, record.tax_drops) == (
+        "DE",
+        PRICE,
+        1_000_000,
+        190_000,
+    )
     assert record.rate_percent == 19 and record.scheme == "EU-OSS"
     assert record.rules == ["location.eu.two_evidence", "vat.de.standard"]
     assert record.evidence_kinds == ["declared", "ip"]
@@ -98,8 +110,12 @@ def test_where_no_tax_is_collected_nothing_is_journaled_as_tax(world) -> None:
 
 @pytest.mark.parametrize(
     ("evidence", "ip"),
-    [(SubmittedEvidence(country="CU"), ""), (SubmittedEvidence(country="DE"), IR_IP),
-     (SubmittedEvidence(country="UA", region="UA-43"), ""), (SubmittedEvidence(timezone="Asia/Pyongyang"), "")],
+    [
+        (SubmittedEvidence(country="CU"), ""),
+        (SubmittedEvidence(country="DE"), IR_IP),
+        (SubmittedEvidence(country="UA", region="UA-43"), ""),
+        (SubmittedEvidence(timezone="Asia/Pyongyang"), ""),
+    ],
 )
 def test_a_blocked_jurisdiction_is_451_and_charges_nothing(world, evidence, ip) -> None:
     channel = world[4]
@@ -110,7 +126,11 @@ def test_a_blocked_jurisdiction_is_451_and_charges_nothing(world, evidence, ip) 
     assert raised.value.details["rules"]
     assert state(channel) == before
     record = DecisionRecord.objects.get()
-    assert (record.decision, record.code, record.claim_id) == ("block", "jurisdiction_blocked", None)
+    assert (record.decision, record.code, record.claim_id) == (
+        "block",
+        "jurisdiction_blocked",
+        None,
+    )
 
 
 def test_a_publisher_s_own_blocked_country(world) -> None:
@@ -124,7 +144,7 @@ def test_a_publisher_s_own_blocked_country(world) -> None:
 
 
 def test_conflicting_evidence_asks_the_reader_and_the_answer_is_recorded(world) -> None:
-    publisher, article, reader, key, channel, _ = world
+    publisher, _article, reader, _key, channel, _ = world
     before = state(channel)
     with pytest.raises(CountryConfirmationRequired) as raised:
         unlock(world, evidence=SubmittedEvidence(country="DE"), client_ip=GB_IP)
@@ -132,11 +152,17 @@ def test_conflicting_evidence_asks_the_reader_and_the_answer_is_recorded(world) 
     assert raised.value.details["candidates"] == ["DE", "GB"]
     assert state(channel) == before
 
-    confirmation = country_confirm(reader_ref=reader.public_id, publisher_ref=publisher.key, country="gb")
+    confirmation = country_confirm(
+        reader_ref=reader.public_id, publisher_ref=publisher.key, country="gb"
+    )
     assert (confirmation.country, confirmation.candidates) == ("GB", ["DE", "GB"])
     unlock(world, evidence=SubmittedEvidence(country="DE"), client_ip=GB_IP)
     record = DecisionRecord.objects.get(claim_id__isnull=False)
-    assert record.country == "GB" and record.rate_percent == 20 and "confirmed" in record.evidence_kinds
+    assert (
+        record.country == "GB"
+        and record.rate_percent == 20
+        and "confirmed" in record.evidence_kinds
+    )
 
 
 def test_no_evidence_is_asked_when_location_is_required(world, settings) -> None:
@@ -152,7 +178,7 @@ def test_no_evidence_is_asked_when_location_is_required(world, settings) -> None
 
 def test_consent_is_required_before_the_first_immediate_access(world, settings) -> None:
     settings.DROPGATE_CONSENT_REQUIRED = True
-    publisher, article, reader, key, channel, _ = world
+    publisher, _article, reader, _key, channel, _ = world
     before = state(channel)
     with pytest.raises(ConsentRequired) as raised:
         unlock(world, evidence=SubmittedEvidence(country="DE"))
@@ -161,12 +187,15 @@ def test_consent_is_required_before_the_first_immediate_access(world, settings) 
     assert state(channel) == before
     consent_give(reader_ref=reader.public_id, publisher_ref=publisher.key, text_version=version)
     unlock(world, evidence=SubmittedEvidence(country="DE"))
-    assert "consumer.eu.crd_immediate_access" in DecisionRecord.objects.get(claim_id__isnull=False).rules
+    assert (
+        "consumer.eu.crd_immediate_access"
+        in DecisionRecord.objects.get(claim_id__isnull=False).rules
+    )
 
 
 def test_consent_is_per_publisher(world, settings) -> None:
     settings.DROPGATE_CONSENT_REQUIRED = True
-    publisher, article, reader, key, channel, _ = world
+    _publisher, _article, reader, _key, _channel, _ = world
     version = rulebook().rule("consumer.eu.crd_immediate_access").values[-1].value["text_version"]
     consent_give(reader_ref=reader.public_id, publisher_ref="pub_someoneelse", text_version=version)
     with pytest.raises(ConsentRequired):
@@ -175,7 +204,7 @@ def test_consent_is_per_publisher(world, settings) -> None:
 
 def test_the_rolling_limit_refuses_with_403_and_charges_nothing(world, xrp_eur, settings) -> None:
     settings.DROPGATE_READER_ROLLING_LIMIT_EUR = "1.00"
-    publisher, article, reader, key, channel, _ = world
+    publisher, _article, _reader, _key, channel, _ = world
     unlock(world, evidence=SubmittedEvidence(country="DE"))  # 1.19 XRP = 0.595 EUR
     record = DecisionRecord.objects.get()
     assert record.eur_amount == Decimal("0.59500000") and record.eur_rate == xrp_eur
@@ -191,18 +220,27 @@ def test_the_rolling_limit_refuses_with_403_and_charges_nothing(world, xrp_eur, 
 
 def test_the_limit_counts_every_reader_funded_from_the_account(world, xrp_eur, settings) -> None:
     settings.DROPGATE_READER_ROLLING_LIMIT_EUR = "1.00"
-    publisher, article, reader, key, channel, _ = world
+    publisher, article, _reader, _key, channel, _ = world
     unlock(world, evidence=SubmittedEvidence(country="DE"))
     other, _, other_key = make_reader(publisher)
-    other_channel = make_channel(key=other_key, owner_ref=other.public_id, amount_drops=10_000_000,
-                                 source_address=channel.source_address)
+    other_channel = make_channel(
+        key=other_key,
+        owner_ref=other.public_id,
+        amount_drops=10_000_000,
+        source_address=channel.source_address,
+    )
     with pytest.raises(ReaderLimitReached):
-        unlock_article(reader=other, article=article, claim=signed(other_key, other_channel, PRICE),
-                       telemetry_session="", evidence=SubmittedEvidence(country="DE"))
+        unlock_article(
+            reader=other,
+            article=article,
+            claim=signed(other_key, other_channel, PRICE),
+            telemetry_session="",
+            evidence=SubmittedEvidence(country="DE"),
+        )
 
 
 def test_receipts_by_api(api, world) -> None:
-    publisher, article, reader, key, channel, auth = world
+    publisher, article, _reader, _key, _channel, auth = world
     unlock(world, evidence=SubmittedEvidence(country="DE"))
     listing = api.get("readers/me/receipts", auth=auth)
     assert listing.status_code == 200, listing.content
@@ -217,11 +255,14 @@ def test_receipts_by_api(api, world) -> None:
 
 
 def test_the_api_maps_refusals_to_their_codes(api, world, client) -> None:
-    publisher, article, reader, key, channel, auth = world
+    _publisher, article, _reader, key, channel, auth = world
     body = {
         "article": article.slug,
-        "claim": {"channel_id": channel.channel_id, "amount_drops": str(PRICE),
-                  "signature": key.sign(channel.channel_id, PRICE)},
+        "claim": {
+            "channel_id": channel.channel_id,
+            "amount_drops": str(PRICE),
+            "signature": key.sign(channel.channel_id, PRICE),
+        },
         "telemetry_session": "",
         "evidence": {"country": "cu"},
     }
@@ -233,7 +274,10 @@ def test_the_api_maps_refusals_to_their_codes(api, world, client) -> None:
     assert api.post("unlocks", body, auth=auth).status_code == 400
     body["evidence"] = {"country": "DE", "timezone": "Europe/London"}
     response = api.post("unlocks", body, auth=auth)
-    assert response.status_code == 409 and response.json()["error"]["code"] == "country_confirmation_required"
+    assert (
+        response.status_code == 409
+        and response.json()["error"]["code"] == "country_confirmation_required"
+    )
     assert response.json()["error"]["candidates"] == ["DE", "GB"]
     confirm = api.post("readers/me/country", {"country": "DE"}, auth=auth)
     assert confirm.status_code == 201, confirm.content
@@ -247,14 +291,33 @@ def test_consent_by_api(api, world, settings) -> None:
     auth = world[5]
     status = api.get("readers/me/consent", auth=auth).json()
     assert status["given"] is False and status["text_version"]
-    refused = api.post("readers/me/consent", {"text_version": status["text_version"],
-                                               "immediate_access": True, "withdrawal_right_lost": False}, auth=auth)
+    refused = api.post(
+        "readers/me/consent",
+        {
+            "text_version": status["text_version"],
+            "immediate_access": True,
+            "withdrawal_right_lost": False,
+        },
+        auth=auth,
+    )
     assert refused.status_code == 400
-    outdated = api.post("readers/me/consent", {"text_version": "1999-01-01",
-                                                "immediate_access": True, "withdrawal_right_lost": True}, auth=auth)
-    assert outdated.status_code == 400 and outdated.json()["error"]["code"] == "consent_text_outdated"
-    given = api.post("readers/me/consent", {"text_version": status["text_version"],
-                                             "immediate_access": True, "withdrawal_right_lost": True}, auth=auth)
+    outdated = api.post(
+        "readers/me/consent",
+        {"text_version": "1999-01-01", "immediate_access": True, "withdrawal_right_lost": True},
+        auth=auth,
+    )
+    assert (
+        outdated.status_code == 400 and outdated.json()["error"]["code"] == "consent_text_outdated"
+    )
+    given = api.post(
+        "readers/me/consent",
+        {
+            "text_version": status["text_version"],
+            "immediate_access": True,
+            "withdrawal_right_lost": True,
+        },
+        auth=auth,
+    )
     assert given.status_code == 201 and given.json()["given"] is True
     assert api.get("readers/me/consent", auth=auth).json()["given"] is True
 
@@ -262,7 +325,11 @@ def test_consent_by_api(api, world, settings) -> None:
 def test_tax_preview_charges_and_records_nothing(api, world) -> None:
     article, auth, channel = world[1], world[5], world[4]
     before = state(channel)
-    response = api.post("readers/me/tax-preview", {"article": article.slug, "evidence": {"country": "AT"}}, auth=auth)
+    response = api.post(
+        "readers/me/tax-preview",
+        {"article": article.slug, "evidence": {"country": "AT"}},
+        auth=auth,
+    )
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["price_drops"] == str(PRICE) and body["vat"]["rate_percent"] == "20.000"
@@ -273,15 +340,21 @@ def test_tax_preview_charges_and_records_nothing(api, world) -> None:
 def test_publisher_policy_by_api(api, world) -> None:
     from tests.paywall.factories import make_api_key
 
-    publisher, article = world[0], world[1]
+    publisher, _article = world[0], world[1]
     token = make_api_key(publisher)
     auth = f"Bearer {token}"
-    response = api.send("PUT", "publisher/compliance",
-                        {"blocked_countries": ["ru", "BY"], "tax_category": "e_publication"},
-                        auth=auth, origin=None)
+    response = api.send(
+        "PUT",
+        "publisher/compliance",
+        {"blocked_countries": ["ru", "BY"], "tax_category": "e_publication"},
+        auth=auth,
+        origin=None,
+    )
     assert response.status_code == 200, response.content
     assert response.json()["blocked_countries"] == ["BY", "RU"]
-    bad = api.send("PUT", "publisher/compliance", {"blocked_countries": ["XX"]}, auth=auth, origin=None)
+    bad = api.send(
+        "PUT", "publisher/compliance", {"blocked_countries": ["XX"]}, auth=auth, origin=None
+    )
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_country"
     unlock(world, evidence=SubmittedEvidence(country="DE"))
     assert DecisionRecord.objects.get().rate_percent == 7  # e_publication in Germany

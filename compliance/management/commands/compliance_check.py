@@ -11,7 +11,6 @@ input that does not parse.
 
 from __future__ import annotations
 
-import argparse
 import ipaddress
 import json
 import re
@@ -124,7 +123,7 @@ class Command(BaseCommand):
         try:
             parsed = _parse(options)
         except Malformed as exc:
-            if self._called_from_command_line:
+            if getattr(self, "_called_from_command_line", False):
                 sys.stderr.write(f"malformed: {exc}\n")
                 sys.exit(2)
             raise CommandError(f"malformed: {exc}", returncode=2) from exc

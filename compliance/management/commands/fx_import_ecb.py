@@ -1,6 +1,6 @@
 """Import the ECB's euro reference rates from an eurofxref file (XML or CSV), or a URL.
 
-    manage.py fx_import_ecb PATH_OR_URL
+manage.py fx_import_ecb PATH_OR_URL
 """
 
 from __future__ import annotations
