@@ -8,7 +8,7 @@ from channels_app import clock
 from compliance.models import RulebookVersion
 from compliance.rules import Rulebook, rulebook
 
-__all__ = ["rulebook_version_ensure"]
+__all__ = ["rulebook_version_ensure", "rulebook_versions_forget"]
 
 _recorded: set[str] = set()
 _lock = threading.Lock()
@@ -35,3 +35,9 @@ def rulebook_version_ensure(book: Rulebook | None = None) -> Rulebook:
             )
             _recorded.add(book.version)
     return book
+
+
+def rulebook_versions_forget() -> None:
+    """Forget which versions this process stored (tests whose database is rolled back)."""
+    with _lock:
+        _recorded.clear()

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from compliance.selectors import eur_rate_cache_clear
+from compliance.services.rulebook import rulebook_versions_forget
 from tests.paywall.helpers import Api
 
 
@@ -19,6 +20,7 @@ from tests.paywall.helpers import Api
 def _clean_cache() -> Iterator[None]:
     cache.clear()
     eur_rate_cache_clear()
+    rulebook_versions_forget()
     yield
     cache.clear()
     eur_rate_cache_clear()

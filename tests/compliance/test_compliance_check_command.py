@@ -3,6 +3,7 @@ with no database at all."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import CommandError, call_command
 
 
 def run(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -33,7 +35,7 @@ def run(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_germany_as_in_the_issue(tmp_path: Path) -> None:
+def test_germany_as_in_the_issue_with_no_database(tmp_path: Path) -> None:
     done = run("--country", "DE", "--amount-drops", "1000000", tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)
@@ -51,6 +53,12 @@ def test_germany_as_in_the_issue(tmp_path: Path) -> None:
     assert done.stdout.count("\n") <= 1
 
 
+def call(*args: str) -> dict:
+    out = io.StringIO()
+    call_command("compliance_check", *args, stdout=out)
+    return json.loads(out.getvalue())
+
+
 @pytest.mark.parametrize(
     ("args", "decision", "rule"),
     [
@@ -62,17 +70,15 @@ def test_germany_as_in_the_issue(tmp_path: Path) -> None:
         (["--country", "FR", "--category", "e_publication"], "allow", "vat.fr.e_publication"),
     ],
 )
-def test_decisions_exit_0(tmp_path: Path, args: list[str], decision: str, rule: str) -> None:
-    done = run(*args, tmp_path=tmp_path)
-    assert done.returncode == 0, done.stderr
-    body = json.loads(done.stdout)
+def test_decisions(args: list[str], decision: str, rule: str) -> None:
+    body = call(*args)
     assert body["decision"] == decision and rule in body["rules"]
     if decision != "allow":
         assert body["vat"] is None
 
 
-def test_no_tax_is_null_and_syria_after_its_program(tmp_path: Path) -> None:
-    body = json.loads(run("--country", "SY", "--date", "2025-07-01", tmp_path=tmp_path).stdout)
+def test_no_tax_is_null_and_syria_after_its_program() -> None:
+    body = call("--country", "SY", "--date", "2025-07-01")
     assert body["decision"] == "allow" and body["vat"] is None
 
 
@@ -96,8 +102,16 @@ def test_no_tax_is_null_and_syria_after_its_program(tmp_path: Path) -> None:
         ["--country", "DE", "--unknown"],
     ],
 )
-def test_malformed_input_exits_2(tmp_path: Path, args: list[str]) -> None:
-    done = run(*args, tmp_path=tmp_path)
-    assert done.returncode == 2, (done.stdout, done.stderr)
-    assert "malformed: " in done.stderr
-    assert done.stdout == ""
+def test_malformed_input_is_refused_with_returncode_2(args: list[str]) -> None:
+    out = io.StringIO()
+    with pytest.raises(CommandError) as raised:
+        call_command("compliance_check", *args, stdout=out)
+    assert raised.value.returncode == 2 and str(raised.value).startswith("malformed: ")
+    assert out.getvalue() == ""
+
+
+def test_malformed_input_exits_2_from_the_command_line(tmp_path: Path) -> None:
+    for args in (["--country", "XX"], ["--country", "DE", "--bogus"], []):
+        done = run(*args, tmp_path=tmp_path)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert done.stderr.startswith("malformed: ") and done.stdout == ""
