@@ -22,6 +22,7 @@ XRP→EUR rate is cached per process for a minute.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, replace
 
 from django.conf import settings
@@ -45,6 +46,17 @@ logger = logging.getLogger(__name__)
 
 CONSENT_RULE = "consumer.eu.crd_immediate_access"
 LIMIT_RULE = "aml.reader.rolling_limit"
+
+
+_last_rate_warning = 0.0
+
+
+def _warn_no_rate() -> None:
+    """Once a minute per process, not once per unlock."""
+    global _last_rate_warning  # noqa: PLW0603 - a log throttle
+    if time.monotonic() - _last_rate_warning > 60:
+        _last_rate_warning = time.monotonic()
+        logger.warning("no XRP→EUR rate recorded: the anonymous reader limit cannot be applied")
 
 
 @dataclass(frozen=True)
@@ -176,7 +188,7 @@ def compliance_unlock_check(
     eur = selectors.drops_in_eur(amount_drops, now.date(), cached=True)
     limit, window_days, limit_rule = selectors.reader_limit_window(now)
     if limit is not None and eur is None:
-        logger.warning("no XRP→EUR rate recorded: the anonymous reader limit cannot be applied")
+        _warn_no_rate()
     elif limit is not None and eur is not None:
         extra.append(limit_rule)
         spent = selectors.reader_spent_eur(
