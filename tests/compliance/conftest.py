@@ -13,6 +13,11 @@ from django.test import Client
 
 from compliance.selectors import eur_rate_cache_clear
 from compliance.services.rulebook import rulebook_versions_forget
+from tests.channels_app.payouts.conftest import (  # noqa: F401 - fixtures shared with payouts
+    after_holdback,
+    earner,
+    platform,
+)
 from tests.paywall.helpers import Api
 
 

@@ -14,12 +14,6 @@ from channels_app.selectors import journal_balance
 from channels_app.services.claims import claim_accept
 from channels_app.services.platform import journal_reconcile
 from channels_app.types import TaxShare
-from tests.channels_app.payouts.conftest import (  # noqa: F401 - fixtures
-    after_holdback,
-    earner,
-    open_earner,
-    platform,
-)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
