@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from django.conf import settings
 from django.db.models import F, QuerySet, Sum
 
@@ -79,3 +82,60 @@ def journal_balance(account: str, subaccount: str | None = None) -> int:
         lines = lines.filter(subaccount=subaccount)
     totals = lines.aggregate(d=Sum("debit_drops"), c=Sum("credit_drops"))
     return int(totals["d"] or 0) - int(totals["c"] or 0)
+
+
+def _rows(values: Any) -> list[dict[str, Any]]:
+    """A `.values()` queryset as plain dicts."""
+    return [dict(row) for row in values]
+
+
+def channels_by_ids(channel_ids: list[str]) -> list[ChannelSnapshot]:
+    """Snapshots of the given channels (unknown ids left out), verified, by id."""
+    rows = Channel.objects.filter(channel_id__in=[c.upper() for c in channel_ids])
+    return [snapshot_of(channel_verify(row)) for row in rows.order_by("channel_id")]
+
+
+def claims_of_channels(channel_ids: list[str]) -> list[dict[str, Any]]:
+    """The accepted claims on these channels (id, channel, amounts, payee, reference, time)."""
+    return _rows(
+        Claim.objects.filter(channel__channel_id__in=[c.upper() for c in channel_ids])
+        .order_by("channel__channel_id", "amount_drops")
+        .values(
+            "pk",
+            "channel__channel_id",
+            "amount_drops",
+            "increment_drops",
+            "payee_ref",
+            "reference",
+            "accepted_at",
+        )
+    )
+
+
+def settlements_of_channels(channel_ids: list[str]) -> list[dict[str, Any]]:
+    """The settlement transactions of these channels (hash, amount redeemed, status, ledger)."""
+    return _rows(
+        Settlement.objects.filter(channel__channel_id__in=[c.upper() for c in channel_ids])
+        .order_by("pk")
+        .values(
+            "pk",
+            "channel__channel_id",
+            "tx_hash",
+            "balance_drops",
+            "close",
+            "status",
+            "engine_result",
+            "ledger_index",
+            "created_at",
+        )
+    )
+
+
+def channels_registered_since(since: datetime) -> list[tuple[str, str, str, str, datetime]]:
+    """(channel id, source address, owner ref, status, registered at) of channels registered
+    since `since`: what AML monitoring reads about funding accounts."""
+    return list(
+        Channel.objects.filter(registered_at__gte=since)
+        .order_by("registered_at")
+        .values_list("channel_id", "source_address", "owner_ref", "status", "registered_at")
+    )

@@ -26,12 +26,25 @@ class ChannelSnapshot:
 
 
 @dataclass(frozen=True)
+class TaxShare:
+    """The VAT/GST inside a claim's tax-inclusive increment, owed to a tax authority.
+
+    Journaled as a `tax` entry from `publisher_payable` to `vat_payable` [`subaccount`, the
+    country of consumption]; the platform fee is then taken on the rest (the net).
+    """
+
+    subaccount: str
+    drops: int
+
+
+@dataclass(frozen=True)
 class AcceptedClaim:
     claim_id: int
     channel_id: str
     amount_drops: int
     increment_drops: int
     fee_drops: int
+    tax_drops: int = 0
 
 
 @dataclass(frozen=True)

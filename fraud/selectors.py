@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -12,7 +12,12 @@ from channels_app import clock
 from fraud.models import TelemetrySession
 from fraud.types import StoredScore
 
-__all__ = ["origin_cache_key", "score_cache_key", "telemetry_session_score"]
+__all__ = [
+    "fraud_cases_concluded_since",
+    "origin_cache_key",
+    "score_cache_key",
+    "telemetry_session_score",
+]
 
 
 def score_cache_key(public_id: str) -> str:
@@ -62,4 +67,23 @@ def telemetry_session_score(public_id: str) -> StoredScore | None:
         fingerprint_hash=str(source["fingerprint_hash"] or row["fingerprint_hash"] or ""),
         network_prefix=row["network_prefix"],
         challenge_passed=passed_at is not None and clock.now() - passed_at <= window,
+    )
+
+
+def _rows(values: Any) -> list[dict[str, Any]]:
+    """A `.values()` queryset as plain dicts."""
+    return [dict(row) for row in values]
+
+
+def fraud_cases_concluded_since(
+    *, kinds: tuple[str, ...], statuses: tuple[str, ...], since: datetime
+) -> list[dict[str, Any]]:
+    """Fraud cases of `kinds` that reached one of `statuses` since `since` (e.g. confirmed
+    account farming): id, kind, publisher, subject, readers and when — for AML monitoring."""
+    from fraud.models import FraudCase
+
+    return _rows(
+        FraudCase.objects.filter(kind__in=kinds, status__in=statuses, updated_at__gte=since)
+        .order_by("pk")
+        .values("pk", "kind", "status", "publisher_ref", "subject", "reader_refs", "updated_at")
     )

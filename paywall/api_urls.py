@@ -6,10 +6,48 @@ The lead includes `root_urlpatterns` at "" in paywall/urls.py for /.well-known/j
 from django.urls import URLPattern, path
 
 from paywall import api
+from paywall.api import compliance as compliance_api
 from paywall.api.payouts import PublisherBalanceApi, PublisherPayoutListApi
 from paywall.api.public import ArticleTeaserListApi
 from paywall.api.readers import ClaimKeyRotateApi, UnlockRestoreApi
 from paywall.api.wallet import WalletFaucetApi, WalletPrepareApi, WalletSubmitApi
+
+# Compliance (docs/sdk-protocol.md "Compliance", README "Compliance").
+compliance_urlpatterns: list[URLPattern] = [
+    path("readers/me/consent", compliance_api.ConsentApi.as_view(), name="paywall-reader-consent"),
+    path(
+        "readers/me/country",
+        compliance_api.CountryConfirmApi.as_view(),
+        name="paywall-reader-country",
+    ),
+    path(
+        "readers/me/tax-preview",
+        compliance_api.TaxPreviewApi.as_view(),
+        name="paywall-reader-tax-preview",
+    ),
+    path("readers/me/receipts", compliance_api.ReceiptListApi.as_view(), name="paywall-receipts"),
+    path(
+        "readers/me/receipts/<str:claim>",
+        compliance_api.ReceiptDetailApi.as_view(),
+        name="paywall-receipt",
+    ),
+    path(
+        "publisher/compliance",
+        compliance_api.PublisherCompliancePolicyApi.as_view(),
+        name="paywall-publisher-compliance",
+    ),
+    path("publisher/kyc", compliance_api.PublisherKycApi.as_view(), name="paywall-publisher-kyc"),
+    path(
+        "publisher/kyc/business",
+        compliance_api.PublisherKycBusinessApi.as_view(),
+        name="paywall-publisher-kyc-business",
+    ),
+    path(
+        "publisher/kyc/address-proof",
+        compliance_api.PublisherKycAddressApi.as_view(),
+        name="paywall-publisher-kyc-address",
+    ),
+]
 
 urlpatterns: list[URLPattern] = [
     path("config", api.ConfigApi.as_view(), name="paywall-config"),
@@ -53,6 +91,7 @@ urlpatterns: list[URLPattern] = [
         api.PublisherExchangeRateApi.as_view(),
         name="paywall-publisher-exchange-rate",
     ),
+    *compliance_urlpatterns,
 ]
 
 root_urlpatterns: list[URLPattern] = [

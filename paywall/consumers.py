@@ -27,6 +27,7 @@ from django.urls import reverse
 
 from channels_app.exceptions import DropgateError
 from paywall import selectors
+from paywall.api.evidence import evidence_of
 from paywall.api.readers import UnlockInSerializer, UnlockOutSerializer
 from paywall.errors import error_body
 from paywall.models import Reader
@@ -147,6 +148,7 @@ def _unlock(
         telemetry_session=valid.get("telemetry_session"),
         user_agent=user_agent,
         client_ip=client_ip,
+        evidence=evidence_of(valid.get("evidence")),
     )
     content_path = reverse(
         "paywall-content", kwargs={"pub": reader.publisher.key, "slug": article.slug}

@@ -596,3 +596,32 @@ CELERY_BEAT_SCHEDULE["fraud-synthetic-scan"] = {
 DROPGATE_SAPIMOUSE_DIR = env_str(
     "DROPGATE_SAPIMOUSE_DIR", str(BASE_DIR.parent / "shared" / "data" / "sapimouse")
 )
+
+# --- Compliance: rulebook, location, tax, AML/KYC, consumer law ---
+# The rulebook directory (YAML files, one per jurisdiction plus sanctions and thresholds);
+# loaded and validated at start, a bad file stops the process naming the file and the rule.
+DROPGATE_RULEBOOK_DIR = env_str("DROPGATE_RULEBOOK_DIR", str(BASE_DIR / "compliance" / "rulebook"))
+# Readers stay anonymous below this many EUR per rolling window (30 days); above it an unlock is
+# refused with 403 reader_limit_reached. Empty: the rulebook's `aml.reader.rolling_limit`.
+DROPGATE_READER_ROLLING_LIMIT_EUR = env_str("DROPGATE_READER_ROLLING_LIMIT_EUR", "")
+# Consumer law (EU CRD Art. 16(m)): refuse an unlock with 428 consent_required until the reader
+# has given express consent to immediate access for this publisher. Off until the signer frame
+# shows the consent dialog (phase 2 of the compliance issue); the API records consent either way.
+DROPGATE_CONSENT_REQUIRED = env_bool("DROPGATE_CONSENT_REQUIRED", False)
+# Refuse an unlock with 409 country_confirmation_required when there is no evidence of the
+# reader's country at all (conflicting evidence is always asked about). Off until the frame
+# sends evidence and shows the confirmation dialog (phase 2).
+DROPGATE_LOCATION_REQUIRED = env_bool("DROPGATE_LOCATION_REQUIRED", False)
+# The function payout planning asks which publishers may be paid (KYC tiers, the TFR rule for
+# self-hosted addresses). Empty: no gate — only for tests of the payouts engine itself.
+DROPGATE_PAYOUT_GATE = env_str("DROPGATE_PAYOUT_GATE", "compliance.selectors.payout_gate")
+# How often beat runs the AML monitoring rules and the tax-report task.
+DROPGATE_MONITORING_SCAN_SECONDS = env_int("DROPGATE_MONITORING_SCAN_SECONDS", 3_600)
+CELERY_BEAT_SCHEDULE["compliance-monitoring-scan"] = {
+    "task": "compliance.tasks.monitoring_scan",
+    "schedule": float(DROPGATE_MONITORING_SCAN_SECONDS),
+}
+CELERY_BEAT_SCHEDULE["compliance-tax-reports"] = {
+    "task": "compliance.tasks.tax_reports_due",
+    "schedule": float(env_int("DROPGATE_TAX_REPORT_SECONDS", 86_400)),
+}

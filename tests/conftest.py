@@ -22,3 +22,11 @@ def _unhardened_platform_by_default(settings: Any) -> None:
     """Most tests bootstrap a fresh platform account; hardening it (two more ledger
     transactions) is covered by the key tests and the browser suite, which turn it back on."""
     settings.DROPGATE_HARDEN_SETTLEMENT_ACCOUNT = False
+
+
+@pytest.fixture(autouse=True)
+def _no_payout_gate_by_default(settings: Any) -> None:
+    """Payout tests exercise the payouts engine with publishers that have no KYC; the
+    compliance gate (KYC tiers, the TFR rule) is tested in tests/compliance, which turns it
+    back on."""
+    settings.DROPGATE_PAYOUT_GATE = ""

@@ -3,8 +3,8 @@
 The payable rule
 ----------------
 A publisher's money is the journal's `publisher_payable` sub-account (credit side: what the
-platform owes). Claims credit it net of the platform fee at accept time (`claim_accepted`
-minus `fee`), credit uses credit it (`credit_applied`), payouts and refunds debit it. Of what is
+platform owes). Claims credit it net of the platform fee and of the tax included in the
+price at accept time (`claim_accepted` minus `tax` minus `fee`), credit uses credit it (`credit_applied`), payouts and refunds debit it. Of what is
 owed, only *matured* revenue is payable:
 
 - revenue from a claim matures when the claim is **redeemed** on the ledger (its channel's
@@ -45,7 +45,7 @@ from channels_app.payouts.models import (
 from channels_app.payouts.types import PublisherBalance
 
 PAYABLE = "publisher_payable"
-CLAIM_KINDS = ("claim_accepted", "fee")
+CLAIM_KINDS = ("claim_accepted", "tax", "fee")
 REVENUE_KINDS = (*CLAIM_KINDS, "credit_applied")
 
 

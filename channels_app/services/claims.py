@@ -21,7 +21,7 @@ from channels_app.signatures import (
     parse_hex,
     verify_signature,
 )
-from channels_app.types import AcceptedClaim
+from channels_app.types import AcceptedClaim, TaxShare
 
 logger = logging.getLogger(__name__)
 
@@ -128,8 +128,12 @@ def claim_accept(
     fee_bps: int,
     reference: str,
     max_increment_drops: int | None = None,
+    tax: TaxShare | None = None,
 ) -> AcceptedClaim:
     """Verify a claim and accept it for `min_increment_drops` or more (at most `max_increment_drops`).
+
+    `tax` is the VAT/GST included in the increment (the caller priced it for exactly this
+    increment): it is journaled to `vat_payable` and the platform fee is taken on the net.
 
     The accepted amount is advanced by compare-and-set on the channel row, and the claim row is
     unique per (channel, amount), so two concurrent claims can never both take the same
@@ -144,6 +148,8 @@ def claim_accept(
         raise _rejected("claim_malformed", f"The claim is malformed: {exc.reason}.", 400) from exc
     if min_increment_drops < 1:
         raise ValueError("min_increment_drops must be positive")
+    if tax is not None and not 0 <= tax.drops <= min_increment_drops:
+        raise ValueError("the tax must be within the increment")
 
     channel = Channel.objects.filter(channel_id=channel_key).first()
     if channel is None:
@@ -167,6 +173,7 @@ def claim_accept(
             payee_ref=payee_ref,
             fee_bps=fee_bps,
             reference=reference,
+            tax=tax,
         )
         if accepted is not None:
             return accepted
@@ -185,14 +192,19 @@ def _record(
     payee_ref: str,
     fee_bps: int,
     reference: str,
+    tax: TaxShare | None = None,
 ) -> AcceptedClaim | None:
     """Advance the channel, store the sealed claim and journal it, all or nothing.
 
     Returns None (and writes nothing) if the compare-and-set lost. Precondition: the claim
     passed every rule against `channel`, which was verified.
+
+    The fee is a share of the publisher's revenue, which excludes tax: it is taken on the
+    increment net of `tax` (VAT is owed to a tax authority, never revenue to share).
     """
     increment = amount - channel.accepted_drops
-    fee = increment * fee_bps // 10_000
+    tax_drops = min(tax.drops, increment) if tax is not None else 0
+    fee = (increment - tax_drops) * fee_bps // 10_000
     with transaction.atomic():
         if not _advance(channel, amount=amount):
             return None
@@ -221,6 +233,16 @@ def _record(
             ],
             memo=reference,
         )
+        if tax is not None and tax_drops:
+            journal_post(
+                fresh=True,
+                kind="tax",
+                reference=f"claim:{claim.pk}",
+                postings=[
+                    debit("publisher_payable", tax_drops, payee_ref),
+                    credit("vat_payable", tax_drops, tax.subaccount),
+                ],
+            )
         journal_post(
             fresh=True,
             kind="fee",
@@ -240,4 +262,5 @@ def _record(
         amount_drops=amount,
         increment_drops=increment,
         fee_drops=fee,
+        tax_drops=tax_drops,
     )

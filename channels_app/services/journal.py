@@ -8,6 +8,9 @@ Accounts (sub-account in brackets):
 - `network_fees`: XRP burnt as transaction fees (expense).
 - `platform_equity`: the operator's funding of the settlement account.
 - `claims_written_off` [channel id]: accepted claims that could not be redeemed (expense).
+- `vat_payable` [country]: VAT/GST included in readers' payments, owed to the tax authority
+  of the country of consumption (liability; a claim's `tax` entry moves it out of
+  `publisher_payable`, and the platform fee is taken on what remains).
 """
 
 from __future__ import annotations

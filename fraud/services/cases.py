@@ -292,7 +292,7 @@ def revenue_at_stake(
         sums = JournalLine.objects.filter(
             account="publisher_payable",
             subaccount=publisher_ref,
-            entry__kind__in=("claim_accepted", "fee"),
+            entry__kind__in=("claim_accepted", "tax", "fee"),
             entry__reference__in=references[start : start + 500],
         ).aggregate(c=Sum("credit_drops"), d=Sum("debit_drops"))
         total += int(sums["c"] or 0) - int(sums["d"] or 0)

@@ -223,13 +223,15 @@ _ERROR_DESCRIPTIONS = {
     400: "Bad input: `malformed_json`, `invalid_request` (with `fields`), or a domain code.",
     401: "Missing or invalid credential.",
     402: "`payment_required`: send a signed claim (price in the error body).",
-    403: "`origin_not_allowed`, `publisher_inactive` or another refusal.",
+    403: "`origin_not_allowed`, `publisher_inactive`, `reader_limit_reached` or another refusal.",
     404: "Unknown resource (`publisher_not_found`, `article_not_found`, ...).",
-    409: "Conflict (e.g. `channel_taken`, `claim_conflict`, `claim_replayed`).",
+    409: "Conflict (e.g. `channel_taken`, `claim_conflict`, `claim_replayed`, `country_confirmation_required`).",
     413: "`payload_too_large`.",
     415: "`unsupported_media_type`: send application/json.",
     422: "Rejected claim or channel (`claim_*`, `channel_*`).",
+    428: "`consent_required`: give consent to immediate access first (POST /api/v1/readers/me/consent).",
     429: "`rate_limited`: retry after the Retry-After seconds.",
+    451: "`jurisdiction_blocked`: not sold where the reader is; the body names the rules.",
     503: "`ledger_unavailable` or `exchange_rate_unavailable`: retry later.",
 }
 

@@ -23,6 +23,7 @@ from paywall.api.base import (
     require_origin,
     validated,
 )
+from paywall.api.evidence import EvidenceInSerializer, evidence_of
 from paywall.authentication import BearerGrant, GrantAuthentication, ReaderAuthentication
 from paywall.services.channels import reader_channel_register
 from paywall.services.content import content_for_grant
@@ -256,6 +257,11 @@ class UnlockInSerializer(serializers.Serializer):
             "has no telemetry socket; leaving it out (or null) means an agent paying over HTTP."
         ),
     )
+    evidence = EvidenceInSerializer(
+        required=False,
+        allow_null=True,
+        help_text="Where the reader is, as the SDK knows it (compliance: location and tax).",
+    )
 
 
 class UnlockOutSerializer(serializers.Serializer):
@@ -301,6 +307,7 @@ class UnlockCreateApi(ReaderView):
             telemetry_session=data.get("telemetry_session"),
             user_agent=request.headers.get("User-Agent", "")[:512],
             client_ip=IPRateThrottle().get_ident(request),
+            evidence=evidence_of(data.get("evidence")),
         )
         content_path = reverse(
             "paywall-content", kwargs={"pub": reader.publisher.key, "slug": article.slug}

@@ -19,6 +19,9 @@ from channels_app.exceptions import ClaimRejected
 from channels_app.selectors import channel_snapshot
 from channels_app.services.claims import claim_accept
 from channels_app.signatures import MalformedInput, parse_channel_id
+from channels_app.types import TaxShare
+from compliance.services.unlocks import compliance_unlock_check, compliance_unlock_record
+from compliance.types import SubmittedEvidence, UnlockCompliance
 from fraud.services.cases import case_open
 from fraud.services.decisions import risk_decide
 from fraud.types import RiskDecision
@@ -66,9 +69,10 @@ def _payment_details(article: Article, quote: Quote) -> dict[str, Any]:
     }
 
 
-def _owned_channel_id(*, reader: Reader, channel_id: str) -> tuple[str, str]:
-    """The canonical id and public key of the reader's own channel opened for its current
-    claim key; ClaimRejected, ChannelNotOwned or ChannelRetired (an older key's channel)."""
+def _owned_channel_id(*, reader: Reader, channel_id: str) -> tuple[str, str, str]:
+    """The canonical id, public key and funding (source) address of the reader's own channel
+    opened for its current claim key; ClaimRejected, ChannelNotOwned or ChannelRetired (an
+    older key's channel)."""
     try:
         canonical = parse_channel_id(channel_id).hex().upper()
     except MalformedInput as exc:
@@ -84,7 +88,7 @@ def _owned_channel_id(*, reader: Reader, channel_id: str) -> tuple[str, str]:
         raise ChannelNotOwned()
     if snapshot.public_key.upper() != reader.claim_public_key.upper():
         raise ChannelRetired()
-    return canonical, snapshot.public_key.upper()
+    return canonical, snapshot.public_key.upper(), snapshot.source_address
 
 
 def _lock_reader_key(*, reader: Reader, channel_key: str) -> None:
@@ -136,6 +140,11 @@ def _risk_check(
     return decision
 
 
+def _tax_share(check: UnlockCompliance) -> TaxShare | None:
+    vat = check.decision.vat
+    return TaxShare(subaccount=vat.country, drops=vat.tax_drops) if vat and vat.tax_drops else None
+
+
 def _hold_revenue(
     *, reader: Reader, article: Article, unlock: Unlock, decision: RiskDecision, held_drops: int
 ) -> None:
@@ -169,6 +178,7 @@ def unlock_article(
     telemetry_session: str | None = None,
     user_agent: str = "",
     client_ip: str = "",
+    evidence: SubmittedEvidence | None = None,
 ) -> UnlockResult:
     """Give `reader` a grant for `article`, charging the claim if it has not paid before.
 
@@ -189,6 +199,11 @@ def unlock_article(
     telemetry session; none means an agent): RiskRefused (403), RiskChallenge (403, with the
     challenge) or VelocityLimited (429) charge nothing; a hold charges, then holds the
     revenue in a `risky_unlock` case once the payment has committed.
+
+    Before fraud, compliance decides (compliance.services.unlocks; `evidence` is what the SDK
+    reports of the reader's location): JurisdictionBlocked (451), CountryConfirmationRequired
+    (409), ConsentRequired (428) or ReaderLimitReached (403) charge nothing. An allowed charge
+    journals the VAT/GST included in the price and records the decision with the claim.
     """
     if article.publisher_id != reader.publisher_id:
         raise PublisherMismatch()
@@ -209,7 +224,17 @@ def unlock_article(
     quote = price_quote(article=article)
     if claim is None:
         raise PaymentRequired(details=_payment_details(article, quote))
-    channel_id, channel_key = _owned_channel_id(reader=reader, channel_id=claim.channel_id)
+    channel_id, channel_key, funding = _owned_channel_id(reader=reader, channel_id=claim.channel_id)
+    compliance = compliance_unlock_check(
+        reader_ref=reader.public_id,
+        publisher_ref=article.publisher.key,
+        article_ref=article.slug,
+        funding_address=funding,
+        amount_drops=int(quote.drops),
+        evidence=evidence,
+        client_ip=client_ip,
+        agent=telemetry_session is None,
+    )
     decision = _risk_check(
         reader=reader,
         article=article,
@@ -234,6 +259,13 @@ def unlock_article(
                 payee_ref=publisher.key,
                 fee_bps=publisher.fee_bps,
                 reference=reference,
+                tax=_tax_share(compliance),
+            )
+            compliance_unlock_record(
+                check=compliance,
+                claim_id=accepted.claim_id,
+                claim_reference=reference,
+                charged_drops=accepted.increment_drops,
             )
             unlock = Unlock.objects.create(
                 reader=reader,
@@ -271,7 +303,7 @@ def unlock_article(
                 article=article,
                 unlock=unlock,
                 decision=decision,
-                held_drops=accepted.increment_drops - accepted.fee_drops,
+                held_drops=accepted.increment_drops - accepted.tax_drops - accepted.fee_drops,
             ),
             robust=True,
         )

@@ -13,6 +13,9 @@
   that transaction; at the quorum the signatures are combined and submitted with
   `submit_multisigned`. A signature by anyone but the vault's signer for that index, or over
   any other transaction, is refused and nothing is stored or submitted.
+- **Gate**: the function named by DROPGATE_PAYOUT_GATE (compliance's KYC tiers and the TFR
+  rule for self-hosted addresses) says which publishers must wait; they are deferred with its
+  reason. The payouts engine imports nothing from it.
 - Every payout is resolved by its hash; its `payout` journal entry is posted with the
   status change, so it is paid and booked exactly once. `payouts_paused()` stops planning,
   signing, approving and submitting.
@@ -26,7 +29,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.module_loading import import_string
 from xrpl.core.addresscodec import is_valid_classic_address
 from xrpl.core.binarycodec import encode_for_multisigning
 from xrpl.core.keypairs import derive_classic_address
@@ -84,6 +89,15 @@ _VAULT_BUSY = (TxState.AWAITING_APPROVAL, TxState.PREPARED, TxState.SUBMITTED)
 # --- Plan ------------------------------------------------------------------------------------
 
 
+def _gate_refusals(candidates: dict[str, tuple[str, int]]) -> Mapping[str, str]:
+    """Publisher ref → reason, from the DROPGATE_PAYOUT_GATE function (empty: no gate)."""
+    path = getattr(settings, "DROPGATE_PAYOUT_GATE", "")
+    if not path or not candidates:
+        return {}
+    gate = import_string(path)
+    return dict(gate(candidates))
+
+
 def payout_plan(
     *,
     destinations: Mapping[str, str],
@@ -106,6 +120,13 @@ def payout_plan(
     threshold = setting("DROPGATE_PAYOUT_MULTISIGN_THRESHOLD_DROPS")
     payouts: list[PlannedPayout] = []
     deferred: list[dict[str, str]] = []
+    gated = _gate_refusals(
+        {
+            ref: (destinations[ref], balances[ref].available_drops)
+            for ref in destinations
+            if balances[ref].available_drops >= minimum
+        }
+    )
 
     def defer(ref: str, reason: str, amount: int) -> None:
         deferred.append({"publisher_ref": ref, "reason": reason, "amount_drops": str(amount)})
@@ -126,6 +147,9 @@ def payout_plan(
             continue
         if destination in excluded_destinations:
             defer(ref, "destination_is_platform", amount)
+            continue
+        if ref in gated:
+            defer(ref, gated[ref], amount)
             continue
         if amount <= threshold:
             if amount + fee_drops > hot_budget_drops:

@@ -20,6 +20,8 @@ from django.db import transaction
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from channels_app import clock
+from compliance.services.fx import fx_rate_record
 from paywall.models import Publisher
 from paywall.services.articles import article_upsert
 from paywall.services.pricing import exchange_rate_set
@@ -60,6 +62,15 @@ class Command(BaseCommand):
         exchange_rate_set(
             currency="USD",
             rate=Decimal("0.50"),
+            source="demo: fixed illustrative rate, not a market price",
+        )
+        # Compliance converts drops to EUR (the anonymous reader limit, receipts, tax returns)
+        # at a recorded XRP rate with its source.
+        fx_rate_record(
+            base="XRP",
+            quote="EUR",
+            rate=Decimal("0.46"),
+            as_of=clock.now().date(),
             source="demo: fixed illustrative rate, not a market price",
         )
         password = secrets.token_urlsafe(12)

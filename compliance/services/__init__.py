@@ -1,0 +1,1 @@
+"""Compliance services: the things the app does, which change state (selectors read)."""
