@@ -83,7 +83,7 @@ def dispute_apply_tier1(dispute: Dispute, consensus: Consensus) -> None:
             **details,
         )
         return
-    now = clock.now()
+    now = dispute.filed_at
     if dispute.dispute_class == DisputeClass.CONTENT:
         route(
             dispute,
