@@ -164,7 +164,9 @@ def test_the_publisher_lists_and_contests_then_accepts(api, world) -> None:
     result, session = pay(seat, world.articles[0])
     fetch(api, world.articles[0], result.grant.token)
     dwell(session, world.articles[0], 600)
-    dispute_id = file(api, seat, "first-story", reason="not_as_described", message="Thin.").json()["id"]
+    dispute_id = file(api, seat, "first-story", reason="not_as_described", message="Thin.").json()[
+        "id"
+    ]
 
     listed = api.get("publisher/disputes", auth=world.publisher_auth, origin=None).json()
     [item] = listed["disputes"]
@@ -177,7 +179,10 @@ def test_the_publisher_lists_and_contests_then_accepts(api, world) -> None:
     assert len(waiting["disputes"]) == 1
 
     no_statement = api.post(
-        f"publisher/disputes/{dispute_id}/response", {"accept": False}, auth=world.publisher_auth, origin=None
+        f"publisher/disputes/{dispute_id}/response",
+        {"accept": False},
+        auth=world.publisher_auth,
+        origin=None,
     )
     assert no_statement.status_code == 400
     contested = api.post(
@@ -196,13 +201,19 @@ def test_the_publisher_lists_and_contests_then_accepts(api, world) -> None:
     )
     assert again.status_code == 409 and error_code(again) == "dispute_not_awaiting_response"
     accepted = api.post(
-        f"publisher/disputes/{dispute_id}/response", {"accept": True}, auth=world.publisher_auth, origin=None
+        f"publisher/disputes/{dispute_id}/response",
+        {"accept": True},
+        auth=world.publisher_auth,
+        origin=None,
     )
     assert accepted.json()["status"] == "won_by_reader"
     assert accepted.json()["decided_by"] == "publisher"
     assert accepted.json()["refund"]["amount_drops"] == str(PRICE)
     decided = api.post(
-        f"publisher/disputes/{dispute_id}/response", {"accept": True}, auth=world.publisher_auth, origin=None
+        f"publisher/disputes/{dispute_id}/response",
+        {"accept": True},
+        auth=world.publisher_auth,
+        origin=None,
     )
     assert decided.status_code == 409 and error_code(decided) == "dispute_decided"
 
@@ -214,9 +225,15 @@ def test_another_publishers_dispute_is_404(api, world) -> None:
     pay(seat, world.articles[0])
     dispute_id = file(api, seat, "first-story").json()["id"]
     stranger = World.create()
-    assert api.get("publisher/disputes", auth=stranger.publisher_auth, origin=None).json()["disputes"] == []
+    assert (
+        api.get("publisher/disputes", auth=stranger.publisher_auth, origin=None).json()["disputes"]
+        == []
+    )
     response = api.post(
-        f"publisher/disputes/{dispute_id}/response", {"accept": True}, auth=stranger.publisher_auth, origin=None
+        f"publisher/disputes/{dispute_id}/response",
+        {"accept": True},
+        auth=stranger.publisher_auth,
+        origin=None,
     )
     assert response.status_code == 404 and error_code(response) == "dispute_not_found"
 
@@ -230,7 +247,9 @@ def test_appeals_through_the_api(api, world) -> None:
     publisher_appeal = api.post(
         f"publisher/disputes/{dispute_id}/appeal", {}, auth=world.publisher_auth, origin=None
     )
-    assert publisher_appeal.status_code == 409 and error_code(publisher_appeal) == "appeal_not_needed"
+    assert (
+        publisher_appeal.status_code == 409 and error_code(publisher_appeal) == "appeal_not_needed"
+    )
     appealed = api.post(
         f"readers/me/disputes/{dispute_id}/appeal", {"message": "It was blank."}, auth=seat.auth
     )
@@ -240,7 +259,10 @@ def test_appeals_through_the_api(api, world) -> None:
     assert second.status_code == 409 and error_code(second) == "appeal_exists"
     assert Appeal.objects.count() == 1
     stranger = world.seat()
-    assert api.post(f"readers/me/disputes/{dispute_id}/appeal", {}, auth=stranger.auth).status_code == 404
+    assert (
+        api.post(f"readers/me/disputes/{dispute_id}/appeal", {}, auth=stranger.auth).status_code
+        == 404
+    )
 
 
 def test_a_reader_reports_a_key_compromise(api, world) -> None:
@@ -250,7 +272,10 @@ def test_a_reader_reports_a_key_compromise(api, world) -> None:
     assert response.json()["public_key"] == seat.key.public_key.upper()
     report = KeyCompromiseReport.objects.get()
     assert report.reader == seat.reader and report.note == "stolen laptop"
-    assert api.post("readers/me/key-compromise", {"note": "x" * 501}, auth=seat.auth).status_code == 400
+    assert (
+        api.post("readers/me/key-compromise", {"note": "x" * 501}, auth=seat.auth).status_code
+        == 400
+    )
 
 
 def test_the_schema_lists_the_dispute_endpoints(api) -> None:

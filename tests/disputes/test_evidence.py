@@ -58,7 +58,9 @@ def test_a_missing_body_and_a_server_error_are_recorded_as_failures(api, world, 
     response = fetch(api, article, result.grant.token)
     assert response.status_code == 500
 
-    rows = list(ContentDelivery.objects.filter(unlock=unlock).values_list("status", "error_code", "bytes"))
+    rows = list(
+        ContentDelivery.objects.filter(unlock=unlock).values_list("status", "error_code", "bytes")
+    )
     assert rows == [(404, "content_not_found", 0), (500, "server_error", 0)]
 
 
@@ -82,7 +84,9 @@ def test_deliveries_are_append_only(api, world) -> None:
         ContentDelivery.objects.update(status=500)
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("UPDATE paywall_contentdelivery SET status = 500 WHERE id = %s", [row.pk])
+            cursor.execute(
+                "UPDATE paywall_contentdelivery SET status = 500 WHERE id = %s", [row.pk]
+            )
     assert ContentDelivery.objects.get(pk=row.pk).status == 200
 
 

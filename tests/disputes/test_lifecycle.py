@@ -95,10 +95,14 @@ def test_tier_2_has_14_days_then_escalates_with_a_signed_bundle(api, world) -> N
     assert dispute.due_by is None
 
     bundle = EvidenceBundle.objects.get(dispute=dispute)
-    assert bundle_verify(body=bundle.body, signature_hex=bundle.signature, public_key_hex=bundle.public_key)
+    assert bundle_verify(
+        body=bundle.body, signature_hex=bundle.signature, public_key_hex=bundle.public_key
+    )
     tampered = bundle.body.replace("Read in full.", "Read in part.")
     assert tampered != bundle.body
-    assert not bundle_verify(body=tampered, signature_hex=bundle.signature, public_key_hex=bundle.public_key)
+    assert not bundle_verify(
+        body=tampered, signature_hex=bundle.signature, public_key_hex=bundle.public_key
+    )
     content = json.loads(bundle.body)
     assert content["dispute"]["publisher_statement"] == "Read in full."
     assert content["evidence"]["deliveries"][0]["status"] == 200

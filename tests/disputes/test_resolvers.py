@@ -59,9 +59,7 @@ def test_an_empty_body_is_no_delivery() -> None:
 
 def test_charged_twice_is_the_readers_when_an_earlier_grant_was_still_valid() -> None:
     earlier = T0 - timedelta(seconds=299)
-    vote = delivery.vote(
-        evidence(reason="charged_twice", earlier_charges_at=(earlier,)), POLICY
-    )
+    vote = delivery.vote(evidence(reason="charged_twice", earlier_charges_at=(earlier,)), POLICY)
     assert (vote.side, vote.reasons) == ("reader", ("charged_within_grant",))
 
 
@@ -102,7 +100,10 @@ def test_no_delivery_is_the_readers_and_no_telemetry_abstains() -> None:
 
 def test_the_bounce_threshold_is_the_policys() -> None:
     strict = replace(POLICY, bounce_seconds=60)
-    assert behaviour.vote(evidence(reason="accidental", dwell_ms=20_000 + 59_000), strict).side == "reader"
+    assert (
+        behaviour.vote(evidence(reason="accidental", dwell_ms=20_000 + 59_000), strict).side
+        == "reader"
+    )
 
 
 def test_behaviour_abstains_on_technical_and_fraud_disputes() -> None:
@@ -192,7 +193,9 @@ def test_an_amount_over_the_limit_and_a_repeat_filer_escalate_even_agreement() -
     at_limit = combine(votes, FIRST, amount_drops=10_000_000, policy=POLICY)
     assert at_limit.winner == "reader"
     repeat = Standing(repeat_filer=True, first_dispute=False)
-    blocked = combine((v("reader", "a"), v("publisher", "b")), repeat, amount_drops=20_000_000, policy=POLICY)
+    blocked = combine(
+        (v("reader", "a"), v("publisher", "b")), repeat, amount_drops=20_000_000, policy=POLICY
+    )
     assert blocked.reasons == ("disagreement", "amount_over_limit", "repeat_filer")
 
 
