@@ -284,9 +284,6 @@ class DisputeAdmin(admin.ModelAdmin):
         except DropgateError as exc:
             messages.error(request, f"Dispute {obj.pk}: {exc.message} ({exc.code})")
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        """Inlines are read-only: nothing to save."""
-
     def get_urls(self) -> list[URLPattern]:
         return [
             path(
