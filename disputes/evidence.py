@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Count, Q
 
 from channels_app import clock
 from channels_app.models import Channel, Claim, Settlement, SettlementStatus
@@ -22,7 +23,6 @@ from channels_app.signatures import MalformedInput, claim_message, is_valid_sign
 from disputes.models import Dispute, DisputeEvidence, KeyCompromiseReport
 from disputes.types import DeliveryFact, Evidence, Policy
 from fraud.models.telemetry import ArticleView, RiskDecisionRecord
-from fraud.selectors import decision_article_dwell_ms
 from paywall.models import ContentDelivery, Reader, ReaderKeyRotation, Unlock
 
 __all__ = [
@@ -119,9 +119,27 @@ def _claim_authentic(claim: Claim | None, channel: Channel | None, registered: s
     )
 
 
-def evidence_collect(dispute: Dispute, *, links: DisputeEvidence | None = None) -> Evidence:
-    """What `dispute`'s linked records say now."""
-    unlock = Unlock.objects.select_related("reader", "article__publisher").get(pk=dispute.unlock_id)
+def _dwell_ms(decision: RiskDecisionRecord | None) -> int | None:
+    """The article's visible time in the decision's telemetry session (None: no session)."""
+    if decision is None or decision.session_id is None:
+        return None
+    visible = (
+        ArticleView.objects.filter(session_id=decision.session_id, article_ref=decision.article_ref)
+        .values_list("visible_ms", flat=True)
+        .first()
+    )
+    return int(visible or 0)
+
+
+def evidence_collect(
+    dispute: Dispute, *, links: DisputeEvidence | None = None, unlock: Unlock | None = None
+) -> Evidence:
+    """What `dispute`'s linked records say now (`links` and `unlock`, if the caller has them
+    loaded, save reading them again)."""
+    if unlock is None:
+        unlock = Unlock.objects.select_related("reader", "article__publisher").get(
+            pk=dispute.unlock_id
+        )
     links = links or DisputeEvidence.objects.filter(dispute=dispute).first()
     claim = links.claim if links is not None else None
     channel = links.channel if links is not None else None
@@ -152,8 +170,18 @@ def evidence_collect(dispute: Dispute, *, links: DisputeEvidence | None = None) 
             pk__in=earlier_decisions, fingerprint_hash=fingerprint
         ).exists()
     window = timedelta(days=int(settings.DROPGATE_DISPUTE_REPEAT_WINDOW_DAYS))
-    mine = Dispute.objects.filter(reader_id=dispute.reader_id)
-    registered = reader_key_at(unlock.reader, unlock.created_at)
+    counts = Dispute.objects.filter(reader_id=dispute.reader_id).aggregate(
+        recent=Count("pk", filter=Q(filed_at__gt=dispute.filed_at - window, pk__lte=dispute.pk)),
+        before=Count("pk", filter=Q(pk__lt=dispute.pk)),
+    )
+    # A claim key is used once per reader, so a channel under the reader's current key was
+    # under its registered key at the unlock too; only an older key needs the history.
+    current = unlock.reader.claim_public_key.upper()
+    registered = (
+        current
+        if channel is not None and channel.public_key.upper() == current
+        else reader_key_at(unlock.reader, unlock.created_at)
+    )
     return Evidence(
         reason=dispute.reason,
         dispute_class=dispute.dispute_class,
@@ -161,9 +189,7 @@ def evidence_collect(dispute: Dispute, *, links: DisputeEvidence | None = None) 
         unlocked_at=charged_at,
         filed_at=dispute.filed_at,
         deliveries=deliveries,
-        dwell_ms=(
-            decision_article_dwell_ms(decision_id=decision.pk) if decision is not None else None
-        ),
+        dwell_ms=_dwell_ms(decision),
         earlier_charges_at=tuple(
             earlier.order_by("accepted_at").values_list("accepted_at", flat=True)
         ),
@@ -176,10 +202,8 @@ def evidence_collect(dispute: Dispute, *, links: DisputeEvidence | None = None) 
             if links is not None
             else _compromise_report(unlock, channel) is not None
         ),
-        reader_disputes_recent=mine.filter(
-            filed_at__gt=dispute.filed_at - window, pk__lte=dispute.pk
-        ).count(),
-        reader_disputes_before=mine.filter(pk__lt=dispute.pk).count(),
+        reader_disputes_recent=int(counts["recent"]),
+        reader_disputes_before=int(counts["before"]),
     )
 
 

@@ -50,7 +50,7 @@ from channels_app import clock
 
 logger = logging.getLogger("disputes.replay")
 
-__all__ = ["run"]
+__all__ = ["database_prepare", "fast_sqlite", "follow_app_clock", "run"]
 
 POLL_SECONDS = 0.05
 LEDGER_TIMEOUT = 30.0
@@ -63,7 +63,7 @@ DEFAULT_STATEMENT = "Contested (the scenario gave no statement)."
 # --- The process --------------------------------------------------------------------------
 
 
-def _fast_sqlite() -> None:
+def fast_sqlite() -> None:
     """The throwaway database needs no durability: no fsync per commit."""
     options = settings.DATABASES["default"].setdefault("OPTIONS", {})
     options["init_command"] = (
@@ -103,7 +103,7 @@ class _Sandbox:
         self.sandbox.shutdown()
 
 
-def _follow_app_clock() -> None:
+def follow_app_clock() -> None:
     """Stamp `auto_now`/`auto_now_add` fields with the app clock (scenario time)."""
     timezone.now = clock.now  # type: ignore[assignment]
 
@@ -122,7 +122,7 @@ def _migrations_key() -> str:
     return digest.hexdigest()[:32]
 
 
-def _database_prepare(cache_dir: Path) -> None:
+def database_prepare(cache_dir: Path) -> None:
     """Migrate the throwaway database, from a cached migrated copy when there is one.
 
     The cache holds one migrated database per set of migration files (the key hashes every
@@ -705,13 +705,13 @@ def run(path: Path, *, workdir: Path, cache_dir: Path, verbose: bool = False) ->
 
     if verbose:
         logging.getLogger("disputes.replay").setLevel(logging.INFO)
-    _fast_sqlite()
-    _follow_app_clock()
+    fast_sqlite()
+    follow_app_clock()
     scenario = parse(json.loads(path.read_text(encoding="utf-8")))
     sandbox = _Sandbox(workdir / "sandbox")
     try:
         settings.XRPL_URL = sandbox.url
-        _database_prepare(cache_dir)
+        database_prepare(cache_dir)
         logger.info("database ready")
         ledger = _Ledger(sandbox.url)
         ledger.wait_ready()

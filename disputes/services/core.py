@@ -68,7 +68,7 @@ def event(
 def dispute_lock(dispute_id: int) -> Dispute:
     """Lock and return the dispute; DisputeNotFound if there is none."""
     dispute = (
-        Dispute.objects.select_for_update()
+        Dispute.objects.select_for_update(of=("self",))
         .select_related("unlock", "reader", "publisher")
         .filter(pk=dispute_id)
         .first()
@@ -157,9 +157,11 @@ def decide(
     reasons: tuple[str, ...] | list[str],
     by: Any,
     note: str = "",
+    new: bool = False,
     **details: Any,
 ) -> DisputeEvent:
-    """Decide `dispute` for `winner` ("reader" or "publisher"); closes a pending appeal.
+    """Decide `dispute` for `winner` ("reader" or "publisher"); closes a pending appeal
+    (`new`: the dispute was filed in this transaction, so it has none).
 
     Money follows after the transaction commits (`dispute_settle`): a refund when the reader
     wins, the publisher made whole when an appeal overturns a refunded decision.
@@ -179,7 +181,9 @@ def decide(
     dispute.updated_at = now
     _unhold(dispute, by=by, note=f"dispute {dispute.pk} decided: {status}")
     dispute.save()
-    appeal = Appeal.objects.filter(dispute=dispute, decided_at__isnull=True).first()
+    appeal = (
+        None if new else Appeal.objects.filter(dispute=dispute, decided_at__isnull=True).first()
+    )
     if appeal is not None:
         appeal.decided_at = now
         appeal.outcome_status = status

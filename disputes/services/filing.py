@@ -36,13 +36,16 @@ from paywall.models import Reader, Unlock
 __all__ = ["dispute_apply_tier1", "dispute_file", "reader_unlock_find"]
 
 
-def reader_unlock_find(*, reader: Reader, unlock: int | str) -> Unlock:
-    """The reader's own unlock, by id (an integer) or by its article's slug (a string).
+def reader_unlock_find(*, reader: Reader, unlock: int | str, lock: bool = False) -> Unlock:
+    """The reader's own unlock, by id (an integer) or by its article's slug (a string);
+    with `lock`, its row locked (inside a transaction).
 
     UnlockNotFound for anything else, another reader's unlock included: nothing tells a
     reader whether someone else's unlock exists.
     """
     queryset = Unlock.objects.select_related("reader", "article__publisher").filter(reader=reader)
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
     if isinstance(unlock, bool):
         raise UnlockNotFound()
     if isinstance(unlock, int):
@@ -80,6 +83,7 @@ def dispute_apply_tier1(dispute: Dispute, consensus: Consensus) -> None:
             decided_by="auto",
             reasons=consensus.reasons,
             by="auto",
+            new=True,
             **details,
         )
         return
@@ -123,16 +127,17 @@ def dispute_file(*, reader: Reader, unlock: int | str, reason: str, message: str
         raise DisputeInvalid(
             f"message may be at most {MAX_MESSAGE_CHARS} characters.", code="message_too_long"
         )
-    found = reader_unlock_find(reader=reader, unlock=unlock)
     now = clock.now()
-    if now - found.created_at > timedelta(days=int(settings.DROPGATE_DISPUTE_WINDOW_DAYS)):
-        raise DisputeWindowClosed(
-            f"Unlocks can be disputed for {settings.DROPGATE_DISPUTE_WINDOW_DAYS} days."
-        )
+    window = timedelta(days=int(settings.DROPGATE_DISPUTE_WINDOW_DAYS))
     try:
         with transaction.atomic():
-            # Serialise filings on one unlock (SQLite's IMMEDIATE transactions do it anyway).
-            Unlock.objects.select_for_update().filter(pk=found.pk).values_list("pk").first()
+            # The unlock's row lock serialises filings on one unlock (SQLite's IMMEDIATE
+            # transactions serialise them anyway).
+            found = reader_unlock_find(reader=reader, unlock=unlock, lock=True)
+            if now - found.created_at > window:
+                raise DisputeWindowClosed(
+                    f"Unlocks can be disputed for {settings.DROPGATE_DISPUTE_WINDOW_DAYS} days."
+                )
             blocking = Dispute.objects.filter(unlock=found).filter(
                 Q(status__in=OPEN_STATUSES) | Q(status=DisputeStatus.WON_BY_READER)
             )
@@ -161,9 +166,11 @@ def dispute_file(*, reader: Reader, unlock: int | str, reason: str, message: str
                 unlock=found.pk,
                 message_chars=len(message),
             )
-            consensus = resolve(evidence_collect(dispute, links=links), policy_current())
+            consensus = resolve(
+                evidence_collect(dispute, links=links, unlock=found), policy_current()
+            )
             dispute_apply_tier1(dispute, consensus)
     except IntegrityError as exc:
         # Another filing on the same unlock committed first (the one-open-dispute constraint).
         raise DisputeExists() from exc
-    return dispute_settle(dispute.pk)
+    return dispute_settle(dispute.pk, dispute=dispute)

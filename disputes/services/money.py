@@ -97,42 +97,48 @@ def _issue_refund(dispute: Dispute, *, wait_seconds: float | None) -> Refund | N
     return Refund.objects.get(pk=outcome.refund_id)
 
 
-def dispute_settle(dispute_id: int, *, wait_seconds: float | None = None) -> Dispute:
+def dispute_settle(
+    dispute_id: int, *, wait_seconds: float | None = None, dispute: Dispute | None = None
+) -> Dispute:
     """Make the money match the dispute's decision (see the module doc). Idempotent.
 
-    Precondition: no open transaction of the caller's that must not see a ledger wait
-    (a ledger refund waits up to `wait_seconds`, default DROPGATE_PAYOUT_WAIT_SECONDS).
+    `dispute` may be the row the caller just wrote (saves a read). Precondition: no open
+    transaction of the caller's that must not see a ledger wait (a ledger refund waits up to
+    `wait_seconds`, default DROPGATE_PAYOUT_WAIT_SECONDS).
     """
-    dispute = Dispute.objects.select_related("unlock", "reader", "publisher", "refund").get(
-        pk=dispute_id
-    )
+    if dispute is None:
+        dispute = Dispute.objects.select_related("unlock", "reader", "publisher", "refund").get(
+            pk=dispute_id
+        )
     if dispute.status not in (DisputeStatus.WON_BY_READER, DisputeStatus.WON_BY_PUBLISHER):
         return dispute
+    if dispute.refund_id is None and dispute.status == DisputeStatus.WON_BY_PUBLISHER:
+        return dispute  # nothing was refunded, so nothing moves
     refund = dispute.refund
+    issued: Refund | None = None
     if dispute.status == DisputeStatus.WON_BY_READER and (
         not _live(refund) or (refund is not None and refund.status == TxState.QUEUED)
     ):
         issued = _issue_refund(dispute, wait_seconds=wait_seconds)
-        if issued is not None and (refund is None or issued.pk != refund.pk):
-            with transaction.atomic():
-                locked = dispute_lock(dispute.pk)
-                locked.refund = issued
-                locked.save(update_fields=["refund"])
-                event(
-                    locked,
-                    DisputeEvent.Action.REFUNDED,
-                    by="system",
-                    reason=issued.mode,
-                    refund=issued.reference,
-                    amount_drops=issued.amount_drops,
-                    status=issued.status,
-                )
     with transaction.atomic():
-        locked = dispute_lock(dispute.pk)
-        refund = Refund.objects.filter(pk=locked.refund_id).first()
-        refunded = refund.amount_drops if _live(refund) else 0
-        adjusted = _adjusted(locked)
-        charged = refunded - adjusted
+        locked = Dispute.objects.select_for_update().get(pk=dispute.pk)
+        locked.publisher = dispute.publisher
+        linked = issued is not None and issued.pk != locked.refund_id
+        if issued is not None and linked:
+            locked.refund = issued
+            event(
+                locked,
+                DisputeEvent.Action.REFUNDED,
+                by="system",
+                reason=issued.mode,
+                refund=issued.reference,
+                amount_drops=issued.amount_drops,
+                status=issued.status,
+            )
+        refund = issued if issued is not None else locked.refund
+        refunded = refund.amount_drops if refund is not None and _live(refund) else 0
+        # A refund linked just now has had no adjustment yet.
+        charged = refunded - (_adjusted(locked) if refunded and not linked else 0)
         target = locked.amount_drops if locked.status == DisputeStatus.WON_BY_READER else 0
         delta = min(target, refunded) - charged
         if delta:
@@ -161,7 +167,7 @@ def dispute_settle(dispute_id: int, *, wait_seconds: float | None = None) -> Dis
                 delta_drops=delta,
             )
             charged += delta
-        if locked.publisher_charged_drops != charged:
+        if linked or locked.publisher_charged_drops != charged:
             locked.publisher_charged_drops = charged
-            locked.save(update_fields=["publisher_charged_drops"])
-    return Dispute.objects.select_related("refund").get(pk=dispute.pk)
+            locked.save(update_fields=["publisher_charged_drops", "refund"])
+    return locked

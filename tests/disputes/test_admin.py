@@ -93,7 +93,11 @@ def test_a_reviewer_decides_with_the_minutes_spent(admin_client, queue) -> None:
     done = review(admin_client, fraud, review_action="decide_reader", minutes="4", note="ok")
     assert done.status_code == 302
     fraud.refresh_from_db()
-    assert (fraud.status, fraud.decided_by, fraud.review_minutes) == ("won_by_reader", "reviewer:root", 4)
+    assert (fraud.status, fraud.decided_by, fraud.review_minutes) == (
+        "won_by_reader",
+        "reviewer:root",
+        4,
+    )
 
 
 def test_escalate_and_ask_the_publisher_are_actions(admin_client, queue) -> None:
@@ -105,7 +109,9 @@ def test_escalate_and_ask_the_publisher_are_actions(admin_client, queue) -> None
     assert response.status_code == 302
     fraud.refresh_from_db()
     content.refresh_from_db()
-    assert fraud.status == "escalated" and content.status == "needs_response"  # refused: not under review
+    assert (
+        fraud.status == "escalated" and content.status == "needs_response"
+    )  # refused: not under review
     bundle = EvidenceBundle.objects.get(dispute=fraud)
     download = admin_client.get(f"/admin/disputes/dispute/bundle/{bundle.pk}/")
     assert download.status_code == 200
@@ -121,7 +127,9 @@ def test_deciding_needs_the_permission(client, queue) -> None:
         {"review_action": "decide_reader", "minutes": "1"},
     )
     assert response.status_code == 403
-    response = viewer.post("/admin/disputes/dispute/", {"action": "escalate", "_selected_action": [fraud.pk]})
+    response = viewer.post(
+        "/admin/disputes/dispute/", {"action": "escalate", "_selected_action": [fraud.pk]}
+    )
     fraud.refresh_from_db()
     assert fraud.status == "under_review"
     anonymous = Client()

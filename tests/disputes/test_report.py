@@ -50,7 +50,9 @@ def test_the_report_counts_what_happened(month) -> None:
 
     assert (report["disputes"], report["decided"], report["open"]) == (3, 3, 0)
     by_class = report["outcomes"]["by_class"]
-    assert by_class["technical"]["won_by_reader"] == 2 and by_class["technical"]["reader_rate"] == 1.0
+    assert (
+        by_class["technical"]["won_by_reader"] == 2 and by_class["technical"]["reader_rate"] == 1.0
+    )
     assert by_class["fraud"] == {
         "disputes": 1,
         "won_by_reader": 1,
