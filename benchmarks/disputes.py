@@ -36,7 +36,6 @@ import logging
 import os
 import platform
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -265,7 +264,7 @@ def build(
     from channels_app import clock
 
     now = clock.now()
-    for (owner, article_n, spec), unlock, session in zip(rows, unlocks, sessions, strict=True):
+    for (_owner, article_n, spec), unlock, session in zip(rows, unlocks, sessions, strict=True):
         delivery = "ok" if spec is None else spec["delivery"]
         dwell_s = 120 if spec is None else spec["dwell_s"]
         views.append(
@@ -305,7 +304,7 @@ def build(
 
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
