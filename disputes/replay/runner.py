@@ -444,7 +444,7 @@ def _do_unlock(world: _World, fields: dict[str, Any]) -> None:
     ref = fields.get("ref")
     if not isinstance(ref, str) or not ref:
         raise _Refused("ref_missing")
-    article_ref = fields.get("article")
+    article_ref = str(fields.get("article"))
     article = world.articles.get(article_ref)
     if article is None:
         raise _Refused("article_not_found")
@@ -518,7 +518,7 @@ def _do_dispute(world: _World, fields: dict[str, Any]) -> None:
     ref = fields.get("ref")
     if not isinstance(ref, str) or not ref:
         raise _Refused("ref_missing")
-    unlock_id = world.unlocks.get(fields.get("unlock"))  # type: ignore[arg-type]
+    unlock_id = world.unlocks.get(str(fields.get("unlock")))
     if unlock_id is None:
         raise _Refused("unlock_not_found")
     unlock = Unlock.objects.select_related("reader__publisher", "article").get(pk=unlock_id)

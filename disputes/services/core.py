@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 
 from channels_app import clock
 from channels_app.exceptions import Conflict
@@ -31,7 +30,7 @@ __all__ = [
 ]
 
 
-def actor(by: Any) -> tuple[AbstractBaseUser | None, str]:
+def actor(by: Any) -> tuple[Any, str]:
     """(user or None, label) of whoever acts: a user, or a label such as `auto`, `sla`,
     `reader:rdr_…`, `publisher:pub_…`."""
     if by is None:

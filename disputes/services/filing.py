@@ -9,6 +9,7 @@ until it is decided.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -71,7 +72,7 @@ def dispute_apply_tier1(dispute: Dispute, consensus: Consensus) -> None:
 
     Precondition: inside the filing transaction, the dispute just created (under_review, tier 1).
     """
-    details = {
+    details: dict[str, Any] = {
         "votes": _votes(consensus),
         "repeat_filer": consensus.standing.repeat_filer,
         "first_dispute": consensus.standing.first_dispute,

@@ -80,8 +80,9 @@ def disputes_report(*, period: str) -> dict[str, Any]:
     """The report of the disputes filed in `period` (YYYY-MM)."""
     start, end = period_bounds(period)
     cohort = Dispute.objects.filter(filed_at__gte=start, filed_at__lt=end)
-    rows = list(
-        cohort.values(
+    rows: list[dict[str, Any]] = [
+        dict(row)
+        for row in cohort.values(
             "pk",
             "dispute_class",
             "tier",
@@ -93,7 +94,7 @@ def disputes_report(*, period: str) -> dict[str, Any]:
             "amount_drops",
             "review_minutes",
         )
-    )
+    ]
     firsts = dict(
         Dispute.objects.filter(reader_id__in={r["reader_id"] for r in rows})
         .values("reader_id")
