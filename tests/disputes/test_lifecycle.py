@@ -246,3 +246,31 @@ def test_the_sla_sweep_is_the_beat_task(api, world) -> None:
         assert disputes_sla_sweep() == {"decided": 1, "escalated": 0, "refunds_retried": 0}
     dispute.refresh_from_db()
     assert dispute.status == "won_by_reader"
+
+
+def test_the_audit_trail_is_append_only(api, world) -> None:
+    from django.db import DatabaseError, connection, transaction
+
+    from disputes.models import KeyCompromiseReport
+    from disputes.services.compromise import key_compromise_report
+
+    seat = world.seat()
+    pay(seat, world.articles[0])
+    dispute = dispute_file(reader=seat.reader, unlock="first-story", reason="not_delivered")
+    event = dispute.events.first()
+    assert event is not None and event.actor_label == f"reader:{seat.reader.public_id}"
+    with pytest.raises(ValueError, match="append-only"):
+        event.save()
+    with pytest.raises(ValueError, match="append-only"):
+        event.delete()
+    with pytest.raises(ValueError, match="append-only"):
+        DisputeEvent.objects.filter(pk=event.pk).update(reason="forged")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE disputes_disputeevent SET reason = %s WHERE id = %s", ["forged", event.pk]
+            )
+    report = key_compromise_report(reader=seat.reader)
+    with pytest.raises(ValueError, match="append-only"):
+        KeyCompromiseReport.objects.filter(pk=report.pk).delete()
+    assert DisputeEvent.objects.get(pk=event.pk).reason == "not_delivered"
