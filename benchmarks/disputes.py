@@ -335,6 +335,15 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
 
+    # Context for the CPU figures: what one trivial ORM query costs on this machine now.
+    from paywall.models import Reader
+
+    first_reader = filings[0][0].pk
+    probe0 = time.process_time()
+    for _ in range(500):
+        Reader.objects.filter(pk=first_reader).first()
+    orm_query_ms = (time.process_time() - probe0) / 500 * 1000
+
     outcomes = Counter(Dispute.objects.values_list("reason", "status", "tier").iterator())
     decided_tier1 = Dispute.objects.filter(decided_by="auto").count()
     total = len(filings)
@@ -356,6 +365,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "disputes_per_second": round(total / wall, 1),
         "disputes_per_cpu_second": round(total / cpu, 1),
         "wall_seconds": round(wall, 2),
+        "trivial_orm_query_cpu_ms": round(orm_query_ms, 3),
         "cpu_seconds": round(cpu, 2),
         "outcomes": {
             f"{reason}/{status}/tier{tier}": count
