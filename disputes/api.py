@@ -47,9 +47,9 @@ class DisputeOutSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     unlock = serializers.IntegerField(help_text="The unlock's id.")
     article = serializers.CharField(help_text="The unlocked article's slug.")
-    reason = serializers.ChoiceField(choices=DisputeReason.values)
+    reason = serializers.ChoiceField(choices=DisputeReason.choices)
     dispute_class = serializers.CharField(help_text="technical, content or fraud.")
-    status = serializers.ChoiceField(choices=DisputeStatus.values)
+    status = serializers.ChoiceField(choices=DisputeStatus.choices)
     outcome = serializers.ChoiceField(
         choices=["reader", "publisher"], allow_null=True, help_text="Who won; null while open."
     )
@@ -138,7 +138,7 @@ class ListInSerializer(serializers.Serializer):
 
 
 class PublisherListInSerializer(ListInSerializer):
-    status = serializers.ChoiceField(choices=DisputeStatus.values, required=False)
+    status = serializers.ChoiceField(choices=DisputeStatus.choices, required=False)
 
 
 # --- Input -----------------------------------------------------------------------------------
@@ -174,7 +174,7 @@ class UnlockRefField(serializers.Field):
 
 class DisputeFileInSerializer(serializers.Serializer):
     unlock = UnlockRefField()
-    reason = serializers.ChoiceField(choices=DisputeReason.values)
+    reason = serializers.ChoiceField(choices=DisputeReason.choices)
     message = serializers.CharField(
         max_length=MAX_MESSAGE_CHARS, required=False, allow_blank=True, trim_whitespace=False
     )

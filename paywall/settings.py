@@ -294,6 +294,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Micropayment paywall on XRP Ledger payment channels.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Two serializers have a `status` choice field (payouts, disputes): name each enum.
+    "ENUM_NAME_OVERRIDES": {"DisputeStatusEnum": "disputes.models.DisputeStatus"},
 }
 # CORS is decided per publisher (paywall.cors); nothing is allowed globally.
 CORS_ALLOWED_ORIGINS: list[str] = []
