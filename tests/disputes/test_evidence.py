@@ -150,3 +150,21 @@ def test_a_compromise_report_counts_only_before_the_unlock_and_for_its_key(world
     dispute = dispute_file(reader=late.reader, unlock="first-story", reason="unauthorized")
     assert not evidence_collect(dispute).key_compromise_reported_before
     assert KeyCompromiseReport.objects.count() == 2
+
+
+def test_grants_are_issued_and_checked_on_the_app_clock(api, world) -> None:
+    """Deliveries under a moved clock (the replay's, a test's) must verify the grant the unlock
+    just issued: grant times are the app clock's on both sides, never the library's wall clock."""
+    from datetime import timedelta
+
+    from channels_app import clock
+
+    seat = world.seat()
+    for offset in (timedelta(days=-200), timedelta(days=20)):
+        with clock.override(offset):
+            article = world.articles[0] if offset.days < 0 else world.articles[1]
+            result, _ = pay(seat, article)
+            assert fetch(api, article, result.grant.token).status_code == 200
+    with clock.override(timedelta(days=20, seconds=301)):
+        expired = fetch(api, world.articles[1], result.grant.token)
+    assert expired.status_code == 401 and error_code(expired) == "grant_expired"
