@@ -284,6 +284,7 @@ class JournalEntry(AppendOnlyJournalRow, models.Model):
         TAX = "tax", "tax"
         SWEEP = "sweep", "hot-float sweep"
         CREDIT_APPLIED = "credit_applied", "reader credit applied"
+        DISPUTE_REINSTATED = "dispute_reinstated", "publisher reinstated after a dispute"
 
     kind = models.CharField(max_length=24, choices=Kind.choices, db_index=True)
     reference = models.CharField(max_length=128)
@@ -345,6 +346,7 @@ class KeyRecord(models.Model):
         BLIND_TOKEN = "blind_token", "blind-token issuing (reserved)"
         HD_MASTER = "hd_master", "HD master seed"
         PUBLISHER = "publisher", "per-publisher key"
+        DISPUTE_EVIDENCE = "dispute_evidence", "dispute evidence signing"
 
     class Store(models.TextChoices):
         SOFTWARE = "software", "software (sealed)"

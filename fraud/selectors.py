@@ -9,10 +9,11 @@ from django.conf import settings
 from django.core.cache import cache
 
 from channels_app import clock
-from fraud.models import TelemetrySession
+from fraud.models import ArticleView, RiskDecisionRecord, TelemetrySession
 from fraud.types import StoredScore
 
 __all__ = [
+    "decision_article_dwell_ms",
     "fraud_cases_concluded_since",
     "origin_cache_key",
     "score_cache_key",
@@ -87,3 +88,20 @@ def fraud_cases_concluded_since(
         .order_by("pk")
         .values("pk", "kind", "status", "publisher_ref", "subject", "reader_refs", "updated_at")
     )
+def decision_article_dwell_ms(*, decision_id: int) -> int | None:
+    """How long the decided article has been visible (ms) in the telemetry session the
+    decision was made on, as last persisted: 0 before any dwell arrived; None when the
+    decision had no session (an agent, or a page without telemetry) or is unknown."""
+    row = (
+        RiskDecisionRecord.objects.filter(pk=decision_id)
+        .values_list("session_id", "article_ref")
+        .first()
+    )
+    if row is None or row[0] is None:
+        return None
+    visible = (
+        ArticleView.objects.filter(session_id=row[0], article_ref=row[1])
+        .values_list("visible_ms", flat=True)
+        .first()
+    )
+    return int(visible or 0)

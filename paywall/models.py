@@ -16,6 +16,8 @@ from django.db import models
 from django.db.models import Q
 from xrpl.core.addresscodec import is_valid_classic_address
 
+from fraud.models.cases import AppendOnlyEvent, AppendOnlyQuerySet
+
 UINT32_MAX = 2**32 - 1
 PUBLISHER_KEY_RE = r"^pub_[A-Za-z0-9]{4,60}$"
 CURRENCY_RE = r"^[A-Z]{3}$"
@@ -239,6 +241,9 @@ class Unlock(models.Model):
     channel_id = models.CharField(max_length=64)
     claim_id = models.BigIntegerField(help_text="channels_app Claim accepted for this unlock")
     claim_reference = models.CharField(max_length=128)
+    risk_decision_id = models.BigIntegerField(
+        null=True, blank=True, help_text="fraud RiskDecisionRecord this charge was decided by"
+    )
     idempotency_key = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -254,6 +259,43 @@ class Unlock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reader_id} → {self.article_id} ({self.amount_drops} drops)"
+
+
+class ContentDelivery(AppendOnlyEvent, models.Model):
+    """One attempt to serve an unlock's paid body: evidence for a later dispute. Append-only.
+
+    Written by the delivery code itself (paywall.services.content) for every request that
+    holds a valid grant backed by an unlock: a success (200, the body's size and SHA-256, the
+    article's visible time in the unlocking telemetry session at that moment) or a failure
+    (its status and error code: the body missing, a server error). An unlock without any row
+    was never fetched.
+    """
+
+    unlock = models.ForeignKey(Unlock, on_delete=models.PROTECT, related_name="deliveries")
+    at = models.DateTimeField(db_index=True)
+    status = models.PositiveSmallIntegerField(help_text="HTTP status of the answer")
+    bytes = models.PositiveIntegerField(default=0, help_text="UTF-8 bytes of the body served")
+    sha256 = models.CharField(max_length=64, blank=True, help_text="of the body served")
+    error_code = models.CharField(max_length=48, blank=True)
+    grant_id = models.CharField(max_length=64, blank=True, help_text="jti of the grant used")
+    dwell_ms_at = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        help_text="The article's visible ms in the unlocking telemetry session when served",
+    )
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ("at", "pk")
+        indexes: ClassVar = [models.Index(fields=["unlock", "at"], name="delivery_unlock_at")]
+
+    def __str__(self) -> str:
+        return f"delivery {self.status} of unlock {self.unlock_id} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
 
 
 class FaucetGrant(models.Model):

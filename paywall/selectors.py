@@ -32,6 +32,7 @@ __all__ = [
     "unlock_exists",
     "unlock_find",
     "unlock_find_by_idempotency_key",
+    "unlock_of_reader_ref",
     "unlocked_articles",
 ]
 
@@ -124,6 +125,13 @@ def unlock_find_by_idempotency_key(*, reader: Reader, key: str) -> Unlock | None
     if not key:
         return None
     return Unlock.objects.filter(reader=reader, idempotency_key=key).first()
+
+
+def unlock_of_reader_ref(*, reader_id: str, article: Article) -> Unlock | None:
+    """The unlock of `article` by the reader with public id `reader_id` (of its publisher)."""
+    return Unlock.objects.filter(
+        reader__public_id=reader_id, reader__publisher_id=article.publisher_id, article=article
+    ).first()
 
 
 def unlock_exists(*, reader_id: str, article: Article) -> bool:

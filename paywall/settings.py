@@ -324,6 +324,9 @@ if DROPGATE_TOKEN_KEY_PREPUBLISH_SECONDS < DROPGATE_JWKS_MAX_AGE_SECONDS:
 DROPGATE_KEY_LEDGER_WAIT_SECONDS = float(env_str("DROPGATE_KEY_LEDGER_WAIT_SECONDS", "30"))
 # Test-only crash hook: the named point calls os._exit. Unset in every real deployment.
 DROPGATE_CRASH_POINT = env_str("DROPGATE_CRASH_POINT", "")
+# Test-only fault hook: the named fault point raises a server error (disputes_replay's
+# `server_error` deliveries). Unset in every real deployment.
+DROPGATE_FAULT_POINT = env_str("DROPGATE_FAULT_POINT", "")
 
 # --- SDK: signer frame, funding wallet, reader websocket -------------------------------------
 # The paywall's own public origin: the signer frame is served from it, so reader endpoints
@@ -365,6 +368,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Micropayment paywall on XRP Ledger payment channels.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Two serializers have a `status` choice field (payouts, disputes): name each enum.
+    "ENUM_NAME_OVERRIDES": {"DisputeStatusEnum": "disputes.models.DisputeStatus"},
 }
 # CORS is decided per publisher (paywall.cors); nothing is allowed globally.
 CORS_ALLOWED_ORIGINS: list[str] = []
@@ -624,4 +629,34 @@ CELERY_BEAT_SCHEDULE["compliance-monitoring-scan"] = {
 CELERY_BEAT_SCHEDULE["compliance-tax-reports"] = {
     "task": "compliance.tasks.tax_reports_due",
     "schedule": float(env_int("DROPGATE_TAX_REPORT_SECONDS", 86_400)),
+}
+
+# --- Disputes (disputes/) ---------------------------------------------------------------------
+# A reader may dispute an unlock this many days after it.
+DROPGATE_DISPUTE_WINDOW_DAYS = env_int("DROPGATE_DISPUTE_WINDOW_DAYS", 60)
+# The Behaviour resolver: less visible time than this on the article after its delivery is a
+# bounce (the reader's vote on a content dispute).
+DROPGATE_DISPUTE_BOUNCE_SECONDS = env_int("DROPGATE_DISPUTE_BOUNCE_SECONDS", 15)
+# The Reputation resolver: a reader with this many disputes in REPEAT_WINDOW_DAYS is never
+# decided automatically.
+DROPGATE_DISPUTE_REPEAT_FILER = env_int("DROPGATE_DISPUTE_REPEAT_FILER", 5)
+DROPGATE_DISPUTE_REPEAT_WINDOW_DAYS = env_int("DROPGATE_DISPUTE_REPEAT_WINDOW_DAYS", 30)
+# Disputes over more than this are never decided automatically (tier 2).
+DROPGATE_DISPUTE_AUTO_LIMIT_DROPS = env_int("DROPGATE_DISPUTE_AUTO_LIMIT_DROPS", 10_000_000)
+# SLAs: the publisher's time to answer (else decided for the reader), the admin queue's time to
+# decide (else escalated to tier 3), and the time either side has to appeal a decision.
+DROPGATE_DISPUTE_RESPONSE_DAYS = env_int("DROPGATE_DISPUTE_RESPONSE_DAYS", 7)
+DROPGATE_DISPUTE_REVIEW_DAYS = env_int("DROPGATE_DISPUTE_REVIEW_DAYS", 14)
+DROPGATE_DISPUTE_APPEAL_DAYS = env_int("DROPGATE_DISPUTE_APPEAL_DAYS", 14)
+# What a reviewer's minute costs, in drops (disputes_report's cost per dispute).
+DROPGATE_DISPUTE_REVIEW_COST_DROPS_PER_MINUTE = env_int(
+    "DROPGATE_DISPUTE_REVIEW_COST_DROPS_PER_MINUTE", 1_000_000
+)
+CELERY_BEAT_SCHEDULE["disputes-sla-sweep"] = {
+    "task": "disputes.tasks.disputes_sla_sweep",
+    "schedule": float(env_int("DROPGATE_DISPUTE_SLA_SWEEP_SECONDS", 300)),
+}
+CELERY_BEAT_SCHEDULE["disputes-report"] = {
+    "task": "disputes.tasks.disputes_report_monthly",
+    "schedule": float(env_int("DROPGATE_DISPUTE_REPORT_SECONDS", 86_400)),
 }

@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("paywall.api_urls")),
+    path("api/v1/", include("disputes.urls")),
     path("sdk/frame/<str:pub>", frame.signer_frame, name="sdk-frame"),
     path("", include(root_urlpatterns)),
 ]

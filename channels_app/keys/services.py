@@ -17,6 +17,7 @@ Purposes (KeyRecord.Purpose):
   it; the old key then verifies for DROPGATE_KEY_OVERLAP_SECONDS. An on-demand rotation and
   the compromise drill switch at once (they skip the wait; a stolen key cannot wait).
 - `blind_token`: reserved. `hd_master`: the sealed BIP39 seed. `publisher`: per-publisher keys.
+- `dispute_evidence`: signs the evidence bundles of escalated disputes (`evidence_sign`).
 
 Where keys are made (settings.DROPGATE_KEYSTORE):
 
@@ -25,7 +26,7 @@ Where keys are made (settings.DROPGATE_KEYSTORE):
 | settlement, payout_vault (master) | random Ed25519, sealed          | Ed25519 in the HSM       |
 | settlement_regular, payout_signer, refund | HD secp256k1 from the seed | secp256k1 in the HSM     |
 | publisher                         | HD secp256k1                    | HD (seed sealed by HSM)  |
-| access_token                      | random Ed25519, sealed          | Ed25519 in the HSM       |
+| access_token, dispute_evidence    | random Ed25519, sealed          | Ed25519 in the HSM       |
 
 HD paths are `m/44'/144'/account'/0/n`, one hardened account per purpose (`PURPOSE_ACCOUNTS`),
 `n` the key's generation (its rotation count) or, for publishers, the publisher's index.
@@ -84,6 +85,7 @@ from channels_app.keys.exceptions import (
 from channels_app.keys.keystore import default_keystore, keystore
 from channels_app.keys.types import (
     DrillReport,
+    EvidenceSignature,
     HardeningOutcome,
     KeyInfo,
     LedgerTx,
@@ -1434,19 +1436,49 @@ def token_verify(*, token: str, audience: str) -> dict[str, Any]:
     if record is None or header.get("alg") != "EdDSA" or not _token_key_usable(record):
         raise GrantInvalid()
     try:
-        return jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
             _token_public_key(record),
             algorithms=["EdDSA"],
             audience=audience,
             issuer=TOKEN_ISSUER,
-            options={"require": ["exp", "iat", "sub"]},
+            # Times are checked below against the app clock (which issued them), not the
+            # library's wall clock: a moved clock must issue and verify alike.
+            options={
+                "require": ["exp", "iat", "sub"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
             leeway=0,
         )
-    except jwt.ExpiredSignatureError as exc:
-        raise GrantExpired() from exc
     except jwt.PyJWTError as exc:
         raise GrantInvalid() from exc
+    expires, issued = claims.get("exp"), claims.get("iat")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (expires, issued)):
+        raise GrantInvalid()
+    now = clock.now().timestamp()
+    if issued > now:  # type: ignore[operator]
+        raise GrantInvalid()
+    if expires <= now:  # type: ignore[operator]
+        raise GrantExpired()
+    return claims
+
+
+def evidence_sign(*, message: bytes) -> EvidenceSignature:
+    """Sign `message` with the platform's dispute-evidence key (Ed25519, made on first use).
+
+    For evidence bundles handed to an outside arbitrator: the caller domain-separates the
+    message; anyone can check the signature against `public_key` (XRPL form, `ED` + 32 bytes).
+    """
+    record = key_ensure(purpose=Purpose.DISPUTE_EVIDENCE)
+    signature = _sign_message(record, message)
+    return EvidenceSignature(
+        key_id=record.key_id,
+        algorithm=record.algorithm,
+        public_key=record.public_key,
+        signature=signature.hex().upper(),
+    )
 
 
 def token_jwks() -> dict[str, Any]:
@@ -1475,6 +1507,7 @@ __all__ = [
     "GrantExpired",
     "GrantInvalid",
     "LedgerUnavailable",
+    "evidence_sign",
     "key_compromise_drill",
     "key_ensure",
     "keys_list",

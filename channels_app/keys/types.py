@@ -100,3 +100,14 @@ class SettlementKeyStatus:
     ledger_regular_key: str | None
     our_regular_key_id: str | None
     in_sync: bool
+
+
+@dataclass(frozen=True)
+class EvidenceSignature:
+    """A signature by the dispute-evidence key: its id, algorithm, public key and the
+    signature (hex, upper case). Public: safe to publish beside what it signs."""
+
+    key_id: str
+    algorithm: str
+    public_key: str
+    signature: str

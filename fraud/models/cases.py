@@ -8,7 +8,7 @@ every change writes a `FraudCaseEvent`, and events are never edited or deleted.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -117,27 +117,35 @@ class FraudCase(models.Model):
 
 
 class AppendOnlyEvent:
-    """Audit rows are written once: saving an existing row or deleting one is refused."""
+    """Audit rows are written once: saving an existing row or deleting one is refused.
+
+    Shared by every audit trail that is not the journal (fraud cases, disputes, content
+    deliveries); pair it with `AppendOnlyQuerySet` and a database trigger (see the fraud
+    migration 0002) so bulk writes and other connections are refused too.
+    """
 
     pk: Any
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
-            raise ValueError("the fraud case audit trail is append-only")
+            raise ValueError(f"{type(self).__name__} rows are append-only")
         super().save(*args, **kwargs)  # type: ignore[misc]
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError("the fraud case audit trail is append-only")
+        raise ValueError(f"{type(self).__name__} rows are append-only")
 
 
-class AppendOnlyQuerySet(models.QuerySet["FraudCaseEvent"]):
+_Row = TypeVar("_Row", bound=models.Model)
+
+
+class AppendOnlyQuerySet(models.QuerySet[_Row]):
     """Bulk writes would go around the model's guard, so the queryset refuses them too."""
 
     def update(self, **kwargs: Any) -> int:
-        raise ValueError("the fraud case audit trail is append-only")
+        raise ValueError(f"{self.model.__name__} rows are append-only")
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        raise ValueError("the fraud case audit trail is append-only")
+        raise ValueError(f"{self.model.__name__} rows are append-only")
 
 
 class FraudCaseEvent(AppendOnlyEvent, models.Model):

@@ -279,6 +279,7 @@ def unlock_article(
                 channel_id=accepted.channel_id,
                 claim_id=accepted.claim_id,
                 claim_reference=reference[:128],
+                risk_decision_id=decision.record_id,
                 idempotency_key=idempotency_key,
             )
     except (IntegrityError, ClaimRejected) as exc:
