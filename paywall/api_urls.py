@@ -8,7 +8,7 @@ from django.urls import URLPattern, path
 from paywall import api
 from paywall.api.payouts import PublisherBalanceApi, PublisherPayoutListApi
 from paywall.api.public import ArticleTeaserListApi
-from paywall.api.readers import ClaimKeyRotateApi, UnlockRestoreApi
+from paywall.api.readers import ClaimKeyRotateApi, RegistrationChallengeApi, UnlockRestoreApi
 from paywall.api.wallet import WalletFaucetApi, WalletPrepareApi, WalletSubmitApi
 
 urlpatterns: list[URLPattern] = [
@@ -24,6 +24,11 @@ urlpatterns: list[URLPattern] = [
         name="paywall-article-teaser",
     ),
     path("readers", api.ReaderCreateApi.as_view(), name="paywall-readers"),
+    path(
+        "readers/challenge",
+        RegistrationChallengeApi.as_view(),
+        name="paywall-reader-challenge",
+    ),
     path("readers/me/claim-key", ClaimKeyRotateApi.as_view(), name="paywall-reader-claim-key"),
     path("channels", api.ChannelRegisterApi.as_view(), name="paywall-channels"),
     path(
