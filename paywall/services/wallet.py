@@ -2,10 +2,18 @@
 prepares and the signer frame signs (docs/sdk-protocol.md, "Funding wallet").
 
 The server never holds a reader's key. It builds each transaction from its own rules
-(destination, tag, claim key, settle delay; fund and close only on the reader's own
-registered channel), keeps it for `PREPARED_TTL_SECONDS` under a random id bound to the
-reader, and on submit checks the signature with the strict verifier before anything reaches
-the ledger. Money is integer drops; it becomes an XRPL string only in the transaction.
+(destination, tag, claim key, settle delay, CancelAfter; fund only the reader's own registered
+channel), keeps it for `PREPARED_TTL_SECONDS` under a random id bound to the reader, and on
+submit checks the signature with the strict verifier before anything reaches the ledger. The
+blob submitted is always the one prepared: the reader sends only a signature, which must
+verify over the prepared signing blob. Money is integer drops; it becomes an XRPL string only
+in the transaction.
+
+A source close is prepared for any channel the funding key is the source of on the ledger
+(and that pays the platform), registered to this reader or not: the ledger itself lets only the
+source close it, so the signature is the authorisation. A deposit is therefore never stranded
+by the registry — a channel whose registration never happened (the frame lost the answer) or
+was taken before registration needed a proof of the claim key can still be closed.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from channels_app.services.platform import FaucetDisabled, faucet_fund
 from channels_app.signatures import (
     InvalidSignature,
     MalformedInput,
+    parse_channel_id,
     parse_hex,
     parse_public_key,
     sha512_half,
@@ -48,7 +57,8 @@ from channels_app.signatures import (
 from channels_app.types import ChannelSnapshot
 from paywall import selectors
 from paywall.models import FaucetGrant, Reader
-from paywall.services.exceptions import InvalidInput
+from paywall.services.exceptions import ChannelNotFound, InvalidInput
+from paywall.services.publishers import channel_settle_delay_seconds
 from paywall.types import Drops
 
 __all__ = [
@@ -214,6 +224,41 @@ def _own_channel(*, reader: Reader, channel_id: str | None, address: str) -> Cha
     return snapshot
 
 
+def _closable_channel(*, reader: Reader, channel_id: str | None, address: str) -> str:
+    """The id of a channel `address` may ask to close with a source PaymentChannelClaim.
+
+    The reader's own registered channel (not closed, sent from `address`: else
+    NotChannelSource); otherwise any channel that, on the validated ledger, is sent from
+    `address` to the platform. Anything else is ChannelNotFound, as an unknown channel is.
+    Raises LedgerUnavailable when the ledger must be read and cannot be.
+    """
+    if not channel_id:
+        raise InvalidInput("channel_id is required for this kind.")
+    try:
+        parse_channel_id(channel_id)
+    except MalformedInput as exc:
+        raise ChannelNotFound() from exc
+    try:
+        return _own_channel(reader=reader, channel_id=channel_id, address=address).channel_id
+    except ChannelNotFound:
+        pass
+    entry = ledger.channel_entry(channel_id)
+    if (
+        entry is None
+        or entry.source_address != address
+        or entry.destination_address != platform_address()
+    ):
+        raise ChannelNotFound()
+    return entry.channel_id
+
+
+def _cancel_after() -> int:
+    """CancelAfter for a new channel: DROPGATE_CHANNEL_CANCEL_AFTER_DAYS after the validated
+    ledger's close time (ledger time, which the sandbox can move; never the wall clock)."""
+    days = int(settings.DROPGATE_CHANNEL_CANCEL_AFTER_DAYS)
+    return ledger.validated_ledger().close_time + days * 86_400
+
+
 def _build(
     *,
     reader: Reader,
@@ -226,18 +271,16 @@ def _build(
     """The unsigned transaction for `kind`, from the server's own rules, and its channel id."""
     if kind == "channel_create":
         amount = _drops(amount_drops, field="amount_drops", low=settings.DROPGATE_MIN_CHANNEL_DROPS)
-        # Registration refuses a SettleDelay under the minimum; never open such a channel.
-        settle_delay = max(
-            settings.DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS,
-            settings.DROPGATE_MIN_SETTLE_DELAY_SECONDS,
-        )
         return (
             PaymentChannelCreate(
                 account=address,
                 destination=platform_address(),
                 destination_tag=reader.publisher.destination_tag,
                 amount=str(amount),
-                settle_delay=settle_delay,
+                # Registration refuses a SettleDelay under the minimum; never open such a channel.
+                settle_delay=channel_settle_delay_seconds(),
+                # The deposit can never be locked past this, whatever happens to the service.
+                cancel_after=_cancel_after(),
                 public_key=reader.claim_public_key.upper(),
                 signing_pub_key=public_key,
             ),
@@ -258,17 +301,18 @@ def _build(
             channel.channel_id,
         )
     if kind == "channel_close":
-        channel = _own_channel(reader=reader, channel_id=channel_id, address=address)
+        closing = _closable_channel(reader=reader, channel_id=channel_id, address=address)
         # The source's tfClose sets Expiration = now + SettleDelay; the watchtower redeems the
-        # highest claim before then (DESIGN.md, "Settlement").
+        # highest claim before then (DESIGN.md, "Settlement"). After CancelAfter (or the
+        # Expiration) it deletes the channel at once and the remainder goes back to the source.
         return (
             PaymentChannelClaim(
                 account=address,
-                channel=channel.channel_id,
+                channel=closing,
                 flags=int(PaymentChannelClaimFlag.TF_CLOSE),
                 signing_pub_key=public_key,
             ),
-            channel.channel_id,
+            closing,
         )
     raise InvalidInput(f"kind must be one of {', '.join(TRANSACTION_KINDS)}.")
 
@@ -385,10 +429,13 @@ def wallet_transaction_prepare(
     """Build, autofill and keep (PREPARED_TTL_SECONDS) a transaction for the reader to sign.
 
     - `channel_create`: `amount_drops` (at least DROPGATE_MIN_CHANNEL_DROPS) to the platform
-      address, with the publisher's destination tag, the reader's registered claim key and
-      DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS.
+      address, with the publisher's destination tag, the reader's registered claim key,
+      DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS and a CancelAfter
+      DROPGATE_CHANNEL_CANCEL_AFTER_DAYS after the validated ledger's close time.
     - `channel_fund`: adds `amount_drops` to the reader's own open registered channel.
-    - `channel_close`: the source's PaymentChannelClaim with tfClose on the reader's own channel.
+    - `channel_close`: the source's PaymentChannelClaim with tfClose on the reader's own
+      channel, or on any channel the funding key is the source of on the ledger and that pays
+      the platform (see the module's docstring).
 
     The funding key (`public_key`) must not be the claim key, and for fund and close it must
     be the channel's source. Raises InvalidInput, ChannelNotFound, NotChannelSource,
