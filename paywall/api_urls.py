@@ -9,7 +9,12 @@ from paywall import api
 from paywall.api.payouts import PublisherBalanceApi, PublisherPayoutListApi
 from paywall.api.public import ArticleTeaserListApi
 from paywall.api.readers import ClaimKeyRotateApi, RegistrationChallengeApi, UnlockRestoreApi
-from paywall.api.wallet import WalletFaucetApi, WalletPrepareApi, WalletSubmitApi
+from paywall.api.wallet import (
+    WalletFaucetApi,
+    WalletPrepareApi,
+    WalletSubmitApi,
+    WalletTransactionStatusApi,
+)
 
 urlpatterns: list[URLPattern] = [
     path("config", api.ConfigApi.as_view(), name="paywall-config"),
@@ -40,6 +45,11 @@ urlpatterns: list[URLPattern] = [
     path("wallet/faucet", WalletFaucetApi.as_view(), name="paywall-wallet-faucet"),
     path("wallet/prepare", WalletPrepareApi.as_view(), name="paywall-wallet-prepare"),
     path("wallet/submit", WalletSubmitApi.as_view(), name="paywall-wallet-submit"),
+    path(
+        "wallet/transactions/<str:tx_hash>",
+        WalletTransactionStatusApi.as_view(),
+        name="paywall-wallet-transaction",
+    ),
     path("jwks.json", api.JwksApi.as_view(), name="paywall-jwks"),
     path(
         "publisher/articles",

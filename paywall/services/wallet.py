@@ -74,8 +74,10 @@ __all__ = [
     "SubmittedTransaction",
     "TransactionKind",
     "TransactionRejected",
+    "TransactionState",
     "wallet_faucet_fund",
     "wallet_transaction_prepare",
+    "wallet_transaction_status",
     "wallet_transaction_submit",
 ]
 
@@ -173,6 +175,24 @@ class SubmittedTransaction:
     result: str
     validated: bool
     kind: str
+    channel_id: str | None
+
+
+@dataclass(frozen=True)
+class TransactionState:
+    """Where a transaction stands on the ledger, for a frame resuming a pending channel.
+
+    `found` False: the ledger has never seen it. Once `validated_ledger_index` has passed the
+    transaction's LastLedgerSequence, a transaction not found can never be applied.
+    `channel_id`: the PayChannel a validated PaymentChannelCreate made, from its metadata.
+    """
+
+    tx_hash: str
+    found: bool
+    validated: bool
+    result: str | None
+    ledger_index: int | None
+    validated_ledger_index: int
     channel_id: str | None
 
 
@@ -352,7 +372,10 @@ def _paychan_id(tx_json: dict[str, Any]) -> str:
 def _created_channel_id(tx_hash: str) -> str | None:
     """The PayChannel a validated PaymentChannelCreate made, from its metadata."""
     result = ledger.ledger_request("tx", transaction=tx_hash)
-    meta = result.get("meta") or result.get("metaData") or {}
+    return _created_channel_of(result.get("meta") or result.get("metaData") or {})
+
+
+def _created_channel_of(meta: Any) -> str | None:
     for affected in meta.get("AffectedNodes", []) if isinstance(meta, dict) else []:
         node = affected.get("CreatedNode") if isinstance(affected, dict) else None
         if node and node.get("LedgerEntryType") == "PayChannel":
@@ -543,6 +566,46 @@ def wallet_transaction_submit(
         validated=validated,
         kind=prepared.kind,
         channel_id=channel_id,
+    )
+
+
+def wallet_transaction_status(*, tx_hash: str) -> TransactionState:
+    """Where the transaction `tx_hash` (64 hex digits) stands on the ledger.
+
+    Read-only, and only public ledger facts. The validated ledger index is read first, so a
+    transaction "not found" was not in any ledger up to that index. Raises InvalidInput
+    (`invalid_tx_hash`) and LedgerUnavailable.
+    """
+    try:
+        parse_hex(tx_hash, field="tx_hash", length=32)
+    except MalformedInput as exc:
+        raise InvalidInput("tx_hash must be 64 hex digits.", code="invalid_tx_hash") from exc
+    tx_hash = tx_hash.upper()
+    try:
+        validated_index = ledger.validated_ledger().ledger_index
+        result = ledger.ledger_request("tx", transaction=tx_hash)
+    except ledger.LedgerRequestError as exc:
+        if exc.error != "txnNotFound":
+            raise LedgerUnavailable() from exc
+        return TransactionState(
+            tx_hash=tx_hash,
+            found=False,
+            validated=False,
+            result=None,
+            ledger_index=None,
+            validated_ledger_index=validated_index,
+            channel_id=None,
+        )
+    meta = result.get("meta") or result.get("metaData") or {}
+    validated = bool(result.get("validated", False))
+    return TransactionState(
+        tx_hash=tx_hash,
+        found=True,
+        validated=validated,
+        result=str(meta.get("TransactionResult")) if validated and isinstance(meta, dict) else None,
+        ledger_index=int(result["ledger_index"]) if "ledger_index" in result else None,
+        validated_ledger_index=validated_index,
+        channel_id=_created_channel_of(meta) if validated else None,
     )
 
 

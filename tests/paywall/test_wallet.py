@@ -304,6 +304,36 @@ def test_a_slow_validation_answers_202_pending(
     assert ledger_channel(sandbox_url, pending["channel_id"])["Account"] == key.address
 
 
+@pytest.mark.integration
+def test_the_status_of_a_submitted_transaction_can_be_asked(
+    api, sandbox_url: str, platform: str, site
+) -> None:
+    # Given a create submitted and validated, and a hash the ledger never saw
+    _, _, token, _ = site
+    key = funding_key()
+    wallet = Wallet(api, token)
+    assert wallet.faucet(key).status_code == 201
+    created = wallet.run(key, "channel_create", amount_drops=CHANNEL_DROPS)
+    auth = f"Reader {token}"
+    # When the frame asks where each stands
+    seen = api.get(
+        f"wallet/transactions/{created['tx_hash'].lower()}", auth=auth, origin=PAYWALL_ORIGIN
+    )
+    unseen = api.get(f"wallet/transactions/{'AB' * 32}", auth=auth, origin=PAYWALL_ORIGIN)
+    # Then the ledger's facts come back: result, the channel made, the validated ledger
+    assert seen.status_code == 200, seen.content
+    body = seen.json()
+    assert body["tx_hash"] == created["tx_hash"]
+    assert (body["found"], body["validated"], body["result"]) == (True, True, "tesSUCCESS")
+    assert body["channel_id"] == created["channel_id"]
+    assert body["validated_ledger_index"] >= body["ledger_index"]
+    assert unseen.status_code == 200, unseen.content
+    assert unseen.json()["found"] is False
+    assert unseen.json()["validated_ledger_index"] >= body["ledger_index"]
+    bad = api.get("wallet/transactions/xyz", auth=auth, origin=PAYWALL_ORIGIN)
+    assert (bad.status_code, error_code(bad)) == (400, "invalid_tx_hash")
+
+
 # --- Submit: signatures and ownership of prepared transactions ------------------------------
 
 
@@ -679,12 +709,13 @@ def test_a_retry_of_a_submit_that_went_in_reports_it(
 # --- Doors -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["faucet", "prepare", "submit"])
+@pytest.mark.parametrize("path", ["faucet", "prepare", "submit", "transactions/" + "AB" * 32])
 def test_the_wallet_needs_a_reader_from_an_allowed_origin(api, site, path) -> None:
     _, _, token, _ = site
-    anonymous = api.post(f"wallet/{path}", {}, origin=PAYWALL_ORIGIN)
+    call = api.get if path.startswith("transactions/") else api.post
+    anonymous = call(f"wallet/{path}", origin=PAYWALL_ORIGIN)
     assert anonymous.status_code == 401
-    foreign = api.post(f"wallet/{path}", {}, auth=f"Reader {token}", origin="http://127.0.0.1:9999")
+    foreign = call(f"wallet/{path}", auth=f"Reader {token}", origin="http://127.0.0.1:9999")
     assert foreign.status_code == 403
     assert error_code(foreign) == "origin_not_allowed"
 
