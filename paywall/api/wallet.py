@@ -212,6 +212,10 @@ class SubmitOutSerializer(serializers.Serializer):
         "pending (202) the id it will have, null after a failure (tec). channel_fund, "
         "channel_close: the channel touched.",
     )
+    channel_deleted = serializers.BooleanField(
+        help_text="A validated close that removed the channel from the ledger (after its "
+        "Expiration or CancelAfter): the remainder is back with the source."
+    )
 
 
 class WalletSubmitApi(WalletView):
@@ -243,6 +247,7 @@ class WalletSubmitApi(WalletView):
                 "validated": submitted.validated,
                 "kind": submitted.kind,
                 "channel_id": submitted.channel_id,
+                "channel_deleted": submitted.channel_deleted,
             }
         )
         return Response(

@@ -54,7 +54,7 @@ from channels_app.signatures import (
     sha512_half,
     verify_signature,
 )
-from channels_app.types import ChannelSnapshot
+from channels_app.types import ChannelSnapshot, TxStatus
 from paywall import selectors
 from paywall.models import FaucetGrant, Reader
 from paywall.services.exceptions import ChannelNotFound, InvalidInput
@@ -176,6 +176,9 @@ class SubmittedTransaction:
     validated: bool
     kind: str
     channel_id: str | None
+    # A validated close that removed the channel from the ledger (after its Expiration or
+    # CancelAfter the deposit's remainder is back with the source at once).
+    channel_deleted: bool = False
 
 
 @dataclass(frozen=True)
@@ -392,10 +395,10 @@ def _already_known(tx_hash: str) -> bool:
         return False
 
 
-def _await_validation(tx_hash: str, *, wait_seconds: float) -> tuple[bool, str | None]:
+def _await_validation(tx_hash: str, *, wait_seconds: float) -> TxStatus | None:
     """Poll the ledger until the transaction is validated or `wait_seconds` pass.
 
-    Returns (validated, final result). An outage while waiting is not an error: the
+    Returns the validated status, or None. An outage while waiting is not an error: the
     transaction is already submitted, so the caller reports it as pending.
     """
     deadline = time.monotonic() + wait_seconds
@@ -405,9 +408,9 @@ def _await_validation(tx_hash: str, *, wait_seconds: float) -> tuple[bool, str |
         except (LedgerUnavailable, ledger.LedgerRequestError):
             status = None
         if status is not None and status.validated:
-            return True, status.result
+            return status
         if time.monotonic() >= deadline:
-            return False, None
+            return None
         time.sleep(_POLL_SECONDS)
 
 
@@ -550,7 +553,8 @@ def wallet_transaction_submit(
     if engine_result.startswith(_NEVER_APPLIED) and not _already_known(tx_hash):
         raise TransactionRejected(engine_result)
     wait = settings.DROPGATE_WALLET_SUBMIT_WAIT_SECONDS if wait_seconds is None else wait_seconds
-    validated, final = _await_validation(tx_hash, wait_seconds=float(wait))
+    status = _await_validation(tx_hash, wait_seconds=float(wait))
+    validated, final = status is not None, status.result if status is not None else None
     succeeded = validated and final == "tesSUCCESS"
     followed = _after_success(prepared, tx_hash) if succeeded else None
     channel_id = prepared.channel_id
@@ -566,6 +570,7 @@ def wallet_transaction_submit(
         validated=validated,
         kind=prepared.kind,
         channel_id=channel_id,
+        channel_deleted=bool(succeeded and status is not None and status.channel_deleted),
     )
 
 

@@ -544,6 +544,7 @@ def test_the_source_may_close_its_channel_whoever_registered_it(
     for channel_id in (taken, never):
         closed = wallet.run(key, "channel_close", channel_id=channel_id)
         assert (closed["result"], closed["channel_id"]) == ("tesSUCCESS", channel_id)
+        assert closed["channel_deleted"] is False  # Expiration set: it closes after SettleDelay
         assert "Expiration" in ledger_channel(sandbox_url, channel_id)
     # and the registered row follows the ledger: the watchtower settles and closes it
     assert Channel.objects.get(channel_id=taken).status == ChannelStatus.CLOSING

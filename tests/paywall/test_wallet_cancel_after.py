@@ -91,6 +91,7 @@ def test_after_cancel_after_the_source_gets_its_deposit_back(
     closed = wallet.submit(prepared["prepared_id"], key.sign(prepared["signing_blob"]))
     assert closed.status_code == 200, closed.content
     assert closed.json()["result"] == "tesSUCCESS"
+    assert closed.json()["channel_deleted"] is True
     assert ledger_channel(own_sandbox, channel_id) is None
     balance_after = int(account(own_sandbox, key.address)["Balance"])
     assert balance_after - balance_before == CHANNEL_DROPS - int(prepared["tx_json"]["Fee"])
