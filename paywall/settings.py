@@ -267,6 +267,9 @@ if DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS < DROPGATE_MIN_SETTLE_DELAY_SECONDS:
     raise ImproperlyConfigured(
         "DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS must be at least DROPGATE_MIN_SETTLE_DELAY_SECONDS."
     )
+# The signer frame refuses to sign a longer SettleDelay (the reader's wait after asking to close).
+if DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS > 30 * 86_400:
+    raise ImproperlyConfigured("DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS must be at most 30 days.")
 # CancelAfter of the channels the funding wallet opens, in days from the ledger's time: the
 # latest moment the reader's deposit can be locked in a channel, even if this service is gone
 # (after CancelAfter anyone's PaymentChannelClaim deletes the channel and the remainder goes

@@ -316,14 +316,37 @@ export async function closeChannel(ctx, { channelId }) {
 }
 
 /**
- * Close a stranded channel (the source's tfClose; after its CancelAfter this deletes it at
- * once) and forget it. A channel already gone from the ledger is just forgotten.
+ * Close a stranded channel with its source's tfClose, and forget it once it is gone.
+ *
+ * Past its CancelAfter (or an earlier close's Expiration) the close deletes the channel and
+ * the deposit is back at once. Before, it sets the channel's Expiration to its SettleDelay
+ * from now: the entry stays, marked with when a second close will delete it. A channel the
+ * ledger no longer has is simply forgotten. Resolves with `{deleted, reclaimAfter}` (unix
+ * seconds, when not deleted).
  */
 export async function closeStrandedChannel(ctx, { channelId }) {
+  const { store } = ctx;
+  let deleted;
   try {
-    await runWalletTx(ctx, { kind: "channel_close", channelId });
+    deleted = (await runWalletTx(ctx, { kind: "channel_close", channelId })).channel_deleted === true;
   } catch (err) {
     if (!(err instanceof SdkError) || err.code !== "channel_not_found") throw err;
+    deleted = true; // the ledger has no such channel of ours any more
   }
-  await ctx.store.update(STRANDED_KEY, (list) => (Array.isArray(list) ? list : []).filter((s) => s.channelId !== channelId));
+  if (deleted) {
+    await store.update(STRANDED_KEY, (list) => (Array.isArray(list) ? list : []).filter((s) => s.channelId !== channelId));
+    return { deleted: true, reclaimAfter: null };
+  }
+  const now = Math.floor((ctx.now || Date.now)() / 1000);
+  const settleDelay = Number((ctx.policy && ctx.policy.settleDelaySeconds) || 0);
+  let reclaimAfter = now + settleDelay;
+  await store.update(STRANDED_KEY, (list) =>
+    (Array.isArray(list) ? list : []).map((s) => {
+      if (s.channelId !== channelId) return s;
+      const cancelAt = Number.isInteger(s.cancelAfter) ? s.cancelAfter + 946_684_800 : Infinity;
+      reclaimAfter = Math.min(reclaimAfter, cancelAt);
+      return { ...s, reclaimAfter };
+    }),
+  );
+  return { deleted: false, reclaimAfter };
 }
