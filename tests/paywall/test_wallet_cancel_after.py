@@ -138,7 +138,7 @@ def _settings_load(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_cancel_after_setting_is_checked_against_the_safety_margin() -> None:
+def test_the_channel_settings_are_checked_against_the_safety_margin_and_the_frame() -> None:
     assert _settings_load({"DROPGATE_CHANNEL_CANCEL_AFTER_DAYS": "365"}).returncode == 0
     for bad in (
         {"DROPGATE_CHANNEL_CANCEL_AFTER_DAYS": "0"},
@@ -147,7 +147,8 @@ def test_the_cancel_after_setting_is_checked_against_the_safety_margin() -> None
             "DROPGATE_CHANNEL_CANCEL_AFTER_DAYS": "2",
             "DROPGATE_CLOSE_SAFETY_MARGIN_SECONDS": "90000",
         },
+        {"DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS": str(30 * DAY + 1)},
     ):
         result = _settings_load(bad)
         assert result.returncode != 0, bad
-        assert "DROPGATE_CHANNEL_CANCEL_AFTER_DAYS" in result.stderr
+        assert next(iter(bad)) in result.stderr
