@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.test import override_settings
 from xrpl.clients import JsonRpcClient
 from xrpl.constants import CryptoAlgorithm
 from xrpl.core import keypairs
@@ -28,10 +29,12 @@ from channels_app import clock
 from channels_app.models import Channel
 from channels_app.services.platform import platform_bootstrap
 from paywall.models import Reader
+from paywall.services.exceptions import RegistrationChallengeUnavailable
+from paywall.services.readers import reader_create
 from tests.channels_app.factories import ClaimKey, claim_key
 from tests.channels_app.ledger_helpers import created_channel_id, ledger_channel
 from tests.fixtures.sandbox import fund_account
-from tests.paywall.factories import ORIGIN, OTHER_ORIGIN, make_publisher
+from tests.paywall.factories import ORIGIN, OTHER_ORIGIN, make_publisher, registration_proof
 from tests.paywall.helpers import error_code
 
 pytestmark = pytest.mark.django_db
@@ -304,3 +307,30 @@ def test_the_challenge_endpoint_checks_the_publisher_and_origin(api) -> None:
         "readers/challenge", headers={"X-Dropgate-Publisher": publisher.key}, origin=OTHER_ORIGIN
     )
     assert (foreign.status_code, error_code(foreign)) == (403, "origin_not_allowed")
+
+
+def test_a_cache_that_cannot_be_reached_fails_closed() -> None:
+    # Given a valid proof, and a Redis cache (the single-use marks) that is down
+    publisher = make_publisher()
+    key = claim_key()
+    challenge, proof = registration_proof(publisher, key)
+    dead_redis = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    # When the reader is registered
+    with (
+        override_settings(CACHES=dead_redis),
+        pytest.raises(RegistrationChallengeUnavailable) as refused,
+    ):
+        reader_create(
+            publisher=publisher,
+            claim_public_key=key.public_key,
+            challenge=challenge,
+            proof_signature=proof,
+        )
+    # Then it is refused with a 503 (a replay could not be told apart), and nothing is made
+    assert (refused.value.http_status, refused.value.code) == (503, "registration_unavailable")
+    assert Reader.objects.count() == 0
