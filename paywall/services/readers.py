@@ -227,6 +227,7 @@ def reader_create(
         public_id=f"{READER_ID_KIND}_{lookup}",
         publisher=publisher,
         claim_public_key=key.hex().upper(),
+        claim_key_proven=True,
         token_hash=hash_secret(secret),
     )
     return IssuedReader(reader=reader, token=f"{READER_TOKEN_KIND}_{lookup}_{secret}")
@@ -316,8 +317,10 @@ def reader_claim_key_rotate(
         at=clock.now(),
     )
     locked.claim_public_key = new_key
-    locked.save(update_fields=["claim_public_key"])
+    locked.claim_key_proven = True
+    locked.save(update_fields=["claim_public_key", "claim_key_proven"])
     reader.claim_public_key = new_key
+    reader.claim_key_proven = True
     for channel in retired:
         settlement_close_request(
             channel_id=channel.channel_id, reason=CLAIM_KEY_ROTATION_CLOSE_REASON

@@ -30,11 +30,21 @@ from channels_app.models import Channel
 from channels_app.services.platform import platform_bootstrap
 from paywall.models import Reader
 from paywall.services.exceptions import RegistrationChallengeUnavailable
-from paywall.services.readers import reader_create
+from paywall.services.readers import (
+    claim_key_rotation_message,
+    reader_claim_key_rotate,
+    reader_create,
+)
 from tests.channels_app.factories import ClaimKey, claim_key
 from tests.channels_app.ledger_helpers import created_channel_id, ledger_channel
 from tests.fixtures.sandbox import fund_account
-from tests.paywall.factories import ORIGIN, OTHER_ORIGIN, make_publisher, registration_proof
+from tests.paywall.factories import (
+    ORIGIN,
+    OTHER_ORIGIN,
+    make_publisher,
+    make_reader,
+    registration_proof,
+)
 from tests.paywall.helpers import error_code
 
 pytestmark = pytest.mark.django_db
@@ -334,3 +344,71 @@ def test_a_cache_that_cannot_be_reached_fails_closed() -> None:
     # Then it is refused with a 503 (a replay could not be told apart), and nothing is made
     assert (refused.value.http_status, refused.value.code) == (503, "registration_unavailable")
     assert Reader.objects.count() == 0
+
+
+@pytest.mark.integration
+def test_readers_registered_before_proofs_cannot_take_a_shared_key_s_channel(
+    api, settings, sandbox_url: str
+) -> None:
+    # Given two readers registered before proofs were required, both holding the victim's key
+    # (one of them an attacker's), and the victim's channel on the ledger
+    settings.XRPL_URL = sandbox_url
+    settings.DROPGATE_SETTLEMENT_THRESHOLD_DROPS = 10**12
+    platform = str(platform_bootstrap()["address"])
+    publisher = make_publisher()
+    victim_key = claim_key()
+    victim, victim_token, _ = make_reader(publisher, victim_key)
+    attacker, attacker_token, _ = make_reader(publisher, victim_key)
+    Reader.objects.filter(pk__in=[victim.pk, attacker.pk]).update(claim_key_proven=False)
+    wallet = Wallet.create()
+    fund_account(sandbox_url, wallet.address, 30_000_000)
+    opened = submit_and_wait(
+        PaymentChannelCreate(
+            account=wallet.address,
+            destination=platform,
+            destination_tag=publisher.destination_tag,
+            amount="5000000",
+            settle_delay=3600,
+            public_key=victim_key.public_key,
+        ),
+        JsonRpcClient(sandbox_url),
+        wallet,
+    )
+    channel_id = created_channel_id(opened.result)
+    # When either registers the channel
+    for token in (attacker_token, victim_token):
+        response = api.post("channels", {"channel_id": channel_id}, auth=f"Reader {token}")
+        # Then neither gets it: who owns the key is ambiguous
+        assert (response.status_code, error_code(response)) == (409, "claim_key_shared")
+    assert not Channel.objects.filter(channel_id=channel_id).exists()
+    # And a reader who proved the key registers it
+    prover, prover_token, _ = make_reader(publisher, victim_key)
+    assert prover.claim_key_proven
+    registered = api.post("channels", {"channel_id": channel_id}, auth=f"Reader {prover_token}")
+    assert registered.status_code == 200, registered.content
+    assert Channel.objects.get(channel_id=channel_id).owner_ref == prover.public_id
+
+
+def test_a_reader_alone_with_its_unproven_key_keeps_working(api) -> None:
+    # A reader registered before proofs, whose key no other reader holds, is not disturbed
+    # (registration then only checks the ledger: here, that the channel does not exist).
+    publisher = make_publisher()
+    legacy, token, _ = make_reader(publisher)
+    Reader.objects.filter(pk=legacy.pk).update(claim_key_proven=False)
+    response = api.post("channels", {"channel_id": "AB" * 32}, auth=f"Reader {token}")
+    assert error_code(response) != "claim_key_shared"
+
+
+def test_a_rotation_proves_the_new_key() -> None:
+    publisher = make_publisher()
+    legacy, _, _ = make_reader(publisher)
+    Reader.objects.filter(pk=legacy.pk).update(claim_key_proven=False)
+    legacy.refresh_from_db()
+    new_key = claim_key()
+    message = claim_key_rotation_message(
+        reader_id=legacy.public_id, public_key=bytes.fromhex(new_key.public_key)
+    )
+    reader_claim_key_rotate(
+        reader=legacy, new_public_key=new_key.public_key, proof_signature=sign(new_key, message)
+    )
+    assert Reader.objects.get(pk=legacy.pk).claim_key_proven is True
