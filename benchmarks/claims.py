@@ -103,7 +103,11 @@ def child_setup(args: argparse.Namespace) -> None:
     from paywall.services.articles import article_upsert
     from paywall.services.channels import reader_channel_register
     from paywall.services.publishers import publisher_create
-    from paywall.services.readers import reader_create
+    from paywall.services.readers import (
+        reader_create,
+        reader_registration_challenge,
+        reader_registration_message,
+    )
     from paywall.types import Price
 
     started = time.perf_counter()
@@ -130,7 +134,21 @@ def child_setup(args: argparse.Namespace) -> None:
         "ED" + key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex().upper()
         for key in keys
     ]
-    issued = [reader_create(publisher=publisher, claim_public_key=pk) for pk in public_keys]
+
+    def register(key: Ed25519PrivateKey, public_key: str) -> Any:
+        # As the signer frame does: the claim key proves itself over a fresh challenge.
+        challenge = reader_registration_challenge(publisher=publisher).challenge
+        message = reader_registration_message(
+            publisher_key=publisher.key, challenge=challenge, public_key=bytes.fromhex(public_key)
+        )
+        return reader_create(
+            publisher=publisher,
+            claim_public_key=public_key,
+            challenge=challenge,
+            proof_signature=key.sign(message).hex(),
+        )
+
+    issued = [register(key, pk) for key, pk in zip(keys, public_keys, strict=True)]
     log.info("setup: %d articles, %d readers", len(slugs), len(issued))
 
     # Funding wallets open the channels in batches: consecutive sequences, one submit each,

@@ -14,6 +14,17 @@ from channels_app.services.integrity import channel_verify, claim_verify, claims
 from channels_app.types import ChannelSnapshot
 
 
+def _reported_status(channel: Channel) -> str:
+    """The status callers see: an open channel whose CancelAfter is within the close safety
+    margin takes no more claims (services.claims) and is about to be settled and closed by
+    the watchtower, so it reads as closing: nothing should be paid or topped up into it."""
+    if channel.status == ChannelStatus.OPEN and channel.cancel_after is not None:
+        margin = settings.DROPGATE_CLOSE_SAFETY_MARGIN_SECONDS
+        if channel.cancel_after - margin <= clock.to_ripple_time(clock.now()):
+            return str(ChannelStatus.CLOSING)
+    return str(channel.status)
+
+
 def snapshot_of(channel: Channel) -> ChannelSnapshot:
     return ChannelSnapshot(
         channel_id=channel.channel_id,
@@ -27,7 +38,7 @@ def snapshot_of(channel: Channel) -> ChannelSnapshot:
         settle_delay=channel.settle_delay,
         expiration=clock.from_ripple_time(channel.expiration) if channel.expiration else None,
         cancel_after=clock.from_ripple_time(channel.cancel_after) if channel.cancel_after else None,
-        status=channel.status,
+        status=_reported_status(channel),
     )
 
 

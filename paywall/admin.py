@@ -308,10 +308,10 @@ class ReadOnlyAdmin(OwnRowsMixin, admin.ModelAdmin):
 
 @admin.register(Reader)
 class ReaderAdmin(ReadOnlyAdmin):
-    list_display = ("public_id", "publisher", "created_at")
-    list_filter = ("publisher",)
+    list_display = ("public_id", "publisher", "claim_key_proven", "created_at")
+    list_filter = ("publisher", "claim_key_proven")
     search_fields = ("public_id",)
-    fields = ("public_id", "publisher", "claim_public_key", "created_at")
+    fields = ("public_id", "publisher", "claim_public_key", "claim_key_proven", "created_at")
 
 
 @admin.register(ReaderKeyRotation)

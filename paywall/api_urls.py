@@ -9,8 +9,13 @@ from paywall import api
 from paywall.api import compliance as compliance_api
 from paywall.api.payouts import PublisherBalanceApi, PublisherPayoutListApi
 from paywall.api.public import ArticleTeaserListApi
-from paywall.api.readers import ClaimKeyRotateApi, UnlockRestoreApi
-from paywall.api.wallet import WalletFaucetApi, WalletPrepareApi, WalletSubmitApi
+from paywall.api.readers import ClaimKeyRotateApi, RegistrationChallengeApi, UnlockRestoreApi
+from paywall.api.wallet import (
+    WalletFaucetApi,
+    WalletPrepareApi,
+    WalletSubmitApi,
+    WalletTransactionStatusApi,
+)
 
 # Compliance (docs/sdk-protocol.md "Compliance", README "Compliance").
 compliance_urlpatterns: list[URLPattern] = [
@@ -62,6 +67,11 @@ urlpatterns: list[URLPattern] = [
         name="paywall-article-teaser",
     ),
     path("readers", api.ReaderCreateApi.as_view(), name="paywall-readers"),
+    path(
+        "readers/challenge",
+        RegistrationChallengeApi.as_view(),
+        name="paywall-reader-challenge",
+    ),
     path("readers/me/claim-key", ClaimKeyRotateApi.as_view(), name="paywall-reader-claim-key"),
     path("channels", api.ChannelRegisterApi.as_view(), name="paywall-channels"),
     path(
@@ -73,6 +83,11 @@ urlpatterns: list[URLPattern] = [
     path("wallet/faucet", WalletFaucetApi.as_view(), name="paywall-wallet-faucet"),
     path("wallet/prepare", WalletPrepareApi.as_view(), name="paywall-wallet-prepare"),
     path("wallet/submit", WalletSubmitApi.as_view(), name="paywall-wallet-submit"),
+    path(
+        "wallet/transactions/<str:tx_hash>",
+        WalletTransactionStatusApi.as_view(),
+        name="paywall-wallet-transaction",
+    ),
     path("jwks.json", api.JwksApi.as_view(), name="paywall-jwks"),
     path(
         "publisher/articles",

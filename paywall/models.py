@@ -191,6 +191,9 @@ class Reader(models.Model):
     public_id = models.CharField(max_length=40, unique=True)
     publisher = models.ForeignKey(Publisher, on_delete=models.PROTECT, related_name="readers")
     claim_public_key = models.CharField(max_length=66)
+    # The key signed a registration or rotation proof. Readers registered before proofs were
+    # required have False: anyone could have registered one with a key read off the ledger.
+    claim_key_proven = models.BooleanField(default=False)
     token_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -344,6 +344,23 @@ if DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS < DROPGATE_MIN_SETTLE_DELAY_SECONDS:
     raise ImproperlyConfigured(
         "DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS must be at least DROPGATE_MIN_SETTLE_DELAY_SECONDS."
     )
+# The signer frame refuses to sign a longer SettleDelay (the reader's wait after asking to close).
+if DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS > 30 * 86_400:
+    raise ImproperlyConfigured("DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS must be at most 30 days.")
+# CancelAfter of the channels the funding wallet opens, in days from the ledger's time: the
+# latest moment the reader's deposit can be locked in a channel, even if this service is gone
+# (after CancelAfter anyone's PaymentChannelClaim deletes the channel and the remainder goes
+# back to its source). Claims stop, and the watchtower settles and closes the channel,
+# DROPGATE_CLOSE_SAFETY_MARGIN_SECONDS before it, so a channel must live at least a day past
+# that margin. At most 365: the signer frame refuses to sign a CancelAfter further away.
+DROPGATE_CHANNEL_CANCEL_AFTER_DAYS = env_int("DROPGATE_CHANNEL_CANCEL_AFTER_DAYS", 90)
+if not 1 <= DROPGATE_CHANNEL_CANCEL_AFTER_DAYS <= 365:
+    raise ImproperlyConfigured("DROPGATE_CHANNEL_CANCEL_AFTER_DAYS must be from 1 to 365.")
+if DROPGATE_CHANNEL_CANCEL_AFTER_DAYS * 86_400 < DROPGATE_CLOSE_SAFETY_MARGIN_SECONDS + 86_400:
+    raise ImproperlyConfigured(
+        "DROPGATE_CHANNEL_CANCEL_AFTER_DAYS must leave at least a day of use before "
+        "DROPGATE_CLOSE_SAFETY_MARGIN_SECONDS (claims stop that long before CancelAfter)."
+    )
 DROPGATE_FAUCET_DROPS = env_int("DROPGATE_FAUCET_DROPS", 50_000_000)
 DROPGATE_WALLET_SUBMIT_WAIT_SECONDS = float(env_str("DROPGATE_WALLET_SUBMIT_WAIT_SECONDS", "15"))
 DROPGATE_WS_MAX_MESSAGE_BYTES = env_int("DROPGATE_WS_MAX_MESSAGE_BYTES", 16_384)

@@ -136,6 +136,8 @@ class SdkConfig:
     min_channel_drops: Drops
     grant_ttl_seconds: int
     network: dict[str, object]
+    channel_settle_delay_seconds: int = 0
+    channel_cancel_after_days: int = 0
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,12 @@ class ConfigOutSerializer(serializers.Serializer):
     grant_ttl_seconds = serializers.IntegerField()
     network = NetworkSerializer()
     api_base = serializers.CharField()
+    channel_settle_delay_seconds = serializers.IntegerField(
+        help_text="SettleDelay of the channels the funding wallet opens."
+    )
+    channel_cancel_after_days = serializers.IntegerField(
+        help_text="Those channels' CancelAfter, in days from the ledger's time when prepared."
+    )
 
 
 class ConfigApi(ApiView):
@@ -80,6 +86,8 @@ class ConfigApi(ApiView):
                 "min_channel_drops": config.min_channel_drops,
                 "grant_ttl_seconds": config.grant_ttl_seconds,
                 "network": config.network,
+                "channel_settle_delay_seconds": config.channel_settle_delay_seconds,
+                "channel_cancel_after_days": config.channel_cancel_after_days,
                 "api_base": request.build_absolute_uri(reverse("paywall-config")).removesuffix(
                     "config"
                 ),

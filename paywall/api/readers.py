@@ -10,6 +10,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from channels_app import clock
 from channels_app.types import ChannelSnapshot
 from paywall import selectors
 from paywall.api.base import (
@@ -25,10 +26,16 @@ from paywall.api.base import (
 )
 from paywall.api.evidence import EvidenceInSerializer, evidence_of
 from paywall.authentication import BearerGrant, GrantAuthentication, ReaderAuthentication
+from paywall.models import Publisher
 from paywall.services.channels import reader_channel_register
 from paywall.services.content import content_for_grant
 from paywall.services.exceptions import PublisherMismatch
-from paywall.services.readers import reader_claim_key_rotate, reader_create
+from paywall.services.readers import (
+    REGISTRATION_CHALLENGE_TTL_SECONDS,
+    reader_claim_key_rotate,
+    reader_create,
+    reader_registration_challenge,
+)
 from paywall.services.unlocks import MAX_RESTORE_ARTICLES, unlock_article, unlocks_restore
 from paywall.throttles import IPRateThrottle, ReaderRateThrottle
 from paywall.types import SubmittedClaim
@@ -51,6 +58,64 @@ class ReaderView(ApiView):
 # --- Readers ---------------------------------------------------------------------------------
 
 
+def _publisher_of_request(request: Request, body_key: str = "") -> Publisher:
+    """The publisher named by the X-Dropgate-Publisher header or `body_key`, origin-checked."""
+    header_key = request.headers.get(PUBLISHER_HEADER, "")
+    if header_key and body_key and body_key != header_key:
+        raise PublisherMismatch("The body and the header name different publishers.")
+    key = header_key or body_key
+    if not key:
+        raise exceptions.ValidationError(
+            {"publisher": [f"Give the publisher in {PUBLISHER_HEADER} or the body."]}
+        )
+    publisher = selectors.publisher_get(key=key)
+    require_origin(request, publisher)
+    return publisher
+
+
+class RegistrationChallengeOutSerializer(serializers.Serializer):
+    publisher = serializers.CharField()
+    challenge = serializers.CharField(
+        help_text="rch_…: sign the registration message over it; it works once."
+    )
+    expires_at = serializers.DateTimeField()
+    expires_in = serializers.IntegerField(help_text="Seconds the challenge can still be used.")
+
+
+class RegistrationChallengeApi(ApiView):
+    """A fresh challenge for registering one reader (stateless to issue; single use)."""
+
+    @extend_schema(
+        operation_id="reader_registration_challenge",
+        summary="A single-use challenge the claim key signs to register a reader",
+        parameters=[
+            OpenApiParameter(PUBLISHER_HEADER, str, OpenApiParameter.HEADER),
+            OpenApiParameter("publisher", str, OpenApiParameter.QUERY),
+        ],
+        responses={200: RegistrationChallengeOutSerializer, **error_responses(400, 403, 404)},
+        description=(
+            f"Valid for {REGISTRATION_CHALLENGE_TTL_SECONDS} seconds, for this publisher only, "
+            "for one reader. Never cached."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        query_key = request.query_params.get("publisher", "")
+        if len(query_key) > 64:
+            raise exceptions.ValidationError({"publisher": ["Too long."]})
+        publisher = _publisher_of_request(request, query_key)
+        issued = reader_registration_challenge(publisher=publisher)
+        remaining = int((issued.expires_at - clock.now()).total_seconds())
+        out = RegistrationChallengeOutSerializer(
+            {
+                "publisher": issued.publisher_key,
+                "challenge": issued.challenge,
+                "expires_at": issued.expires_at,
+                "expires_in": max(0, min(remaining, REGISTRATION_CHALLENGE_TTL_SECONDS)),
+            }
+        )
+        return Response(out.data)
+
+
 class ReaderCreateInSerializer(serializers.Serializer):
     publisher = serializers.CharField(
         max_length=64, required=False, help_text=f"pub_…, if not in the {PUBLISHER_HEADER} header."
@@ -59,6 +124,25 @@ class ReaderCreateInSerializer(serializers.Serializer):
         max_length=200,
         trim_whitespace=False,
         help_text="The claim key: 66 hex digits starting ED (Ed25519), 02 or 03 (secp256k1).",
+    )
+    challenge = serializers.CharField(
+        max_length=128,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="From GET /api/v1/readers/challenge (required; a missing one is "
+        "400 `claim_key_proof_required`).",
+    )
+    proof = serializers.CharField(
+        max_length=1024,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text=(
+            "Hex signature by the claim key over `DGREG\\0` ‖ ASCII publisher key ‖ `\\0` ‖ "
+            "ASCII challenge ‖ `\\0` ‖ the key's 33 bytes (signed as a claim is: Ed25519 over "
+            "the bytes, secp256k1 DER over their SHA-512Half)."
+        ),
     )
 
 
@@ -74,26 +158,31 @@ class ReaderCreateApi(ApiView):
         summary="Register a pseudonymous reader of a publisher's site with its claim key",
         parameters=[OpenApiParameter(PUBLISHER_HEADER, str, OpenApiParameter.HEADER)],
         request=ReaderCreateInSerializer,
-        responses={201: ReaderCreateOutSerializer, **error_responses(400, 403, 404, 415)},
+        responses={
+            201: ReaderCreateOutSerializer,
+            **error_responses(400, 403, 404, 409, 415, 422, 503),
+        },
+        description=(
+            "The claim key proves itself: `proof` signs the registration message over a "
+            "`challenge` from GET /api/v1/readers/challenge. Errors: 400 "
+            "`claim_key_proof_required`, 422 `claim_key_proof_invalid`, "
+            "`registration_challenge_invalid` or `registration_challenge_expired`, 409 "
+            "`registration_challenge_used`, 503 `registration_unavailable`."
+        ),
     )
     def post(self, request: Request) -> Response:
         header_key = request.headers.get(PUBLISHER_HEADER, "")
         if header_key:
             # Known before the body is read, so even a bad body is answered with CORS headers.
-            publisher = selectors.publisher_get(key=header_key)
-            require_origin(request, publisher)
+            _publisher_of_request(request)
         data = validated(ReaderCreateInSerializer, request.data)
-        body_key = data.get("publisher", "")
-        if header_key and body_key and body_key != header_key:
-            raise PublisherMismatch("The body and the header name different publishers.")
-        if not header_key:
-            if not body_key:
-                raise exceptions.ValidationError(
-                    {"publisher": [f"Give the publisher in {PUBLISHER_HEADER} or the body."]}
-                )
-            publisher = selectors.publisher_get(key=body_key)
-            require_origin(request, publisher)
-        issued = reader_create(publisher=publisher, claim_public_key=data["claim_public_key"])
+        publisher = _publisher_of_request(request, data.get("publisher", ""))
+        issued = reader_create(
+            publisher=publisher,
+            claim_public_key=data["claim_public_key"],
+            challenge=data.get("challenge", ""),
+            proof_signature=data.get("proof", ""),
+        )
         out = ReaderCreateOutSerializer(
             {
                 "reader_id": issued.reader.public_id,

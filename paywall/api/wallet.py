@@ -29,6 +29,7 @@ from paywall.services.wallet import (
     TRANSACTION_KINDS,
     wallet_faucet_fund,
     wallet_transaction_prepare,
+    wallet_transaction_status,
     wallet_transaction_submit,
 )
 from paywall.throttles import IPRateThrottle, ReaderRateThrottle
@@ -211,6 +212,10 @@ class SubmitOutSerializer(serializers.Serializer):
         "pending (202) the id it will have, null after a failure (tec). channel_fund, "
         "channel_close: the channel touched.",
     )
+    channel_deleted = serializers.BooleanField(
+        help_text="A validated close that removed the channel from the ledger (after its "
+        "Expiration or CancelAfter): the remainder is back with the source."
+    )
 
 
 class WalletSubmitApi(WalletView):
@@ -242,8 +247,54 @@ class WalletSubmitApi(WalletView):
                 "validated": submitted.validated,
                 "kind": submitted.kind,
                 "channel_id": submitted.channel_id,
+                "channel_deleted": submitted.channel_deleted,
             }
         )
         return Response(
             out.data, status=status.HTTP_200_OK if submitted.validated else status.HTTP_202_ACCEPTED
         )
+
+
+# --- Status ----------------------------------------------------------------------------------
+
+
+class TransactionStatusOutSerializer(serializers.Serializer):
+    tx_hash = serializers.CharField()
+    found = serializers.BooleanField(help_text="Whether the ledger has seen the transaction.")
+    validated = serializers.BooleanField()
+    result = serializers.CharField(
+        allow_null=True, help_text="The final TransactionResult once validated, else null."
+    )
+    ledger_index = serializers.IntegerField(allow_null=True)
+    validated_ledger_index = serializers.IntegerField(
+        help_text="The latest validated ledger: past the transaction's LastLedgerSequence, a "
+        "transaction not found can never be applied."
+    )
+    channel_id = serializers.CharField(
+        allow_null=True, help_text="The PayChannel a validated PaymentChannelCreate made."
+    )
+
+
+class WalletTransactionStatusApi(WalletView):
+    @extend_schema(
+        operation_id="wallet_transaction_status",
+        summary="Where a submitted transaction stands (to resume a pending channel)",
+        responses={
+            200: TransactionStatusOutSerializer,
+            **error_responses(400, 401, 403, 503),
+        },
+    )
+    def get(self, request: Request, tx_hash: str) -> Response:
+        state = wallet_transaction_status(tx_hash=tx_hash)
+        out = TransactionStatusOutSerializer(
+            {
+                "tx_hash": state.tx_hash,
+                "found": state.found,
+                "validated": state.validated,
+                "result": state.result,
+                "ledger_index": state.ledger_index,
+                "validated_ledger_index": state.validated_ledger_index,
+                "channel_id": state.channel_id,
+            }
+        )
+        return Response(out.data)

@@ -17,6 +17,7 @@ __all__ = [
     "ChannelNotOwned",
     "ChannelRetired",
     "ClaimKeyProofInvalid",
+    "ClaimKeyProofRequired",
     "ClaimKeyRetired",
     "ClaimKeyUnchanged",
     "ContentNotFound",
@@ -32,6 +33,10 @@ __all__ = [
     "PublisherMismatch",
     "PublisherNotFound",
     "ReaderTokenInvalid",
+    "RegistrationChallengeExpired",
+    "RegistrationChallengeInvalid",
+    "RegistrationChallengeUnavailable",
+    "RegistrationChallengeUsed",
     "RiskChallenge",
     "RiskRefused",
     "VelocityLimited",
@@ -99,6 +104,42 @@ class ClaimKeyProofInvalid(DropgateError):
     code = "claim_key_proof_invalid"
     http_status = 422
     default_message = "The proof is not the new key's signature over the rotation message."
+
+
+class ClaimKeyProofRequired(DropgateError):
+    code = "claim_key_proof_required"
+    http_status = 400
+    default_message = (
+        "A reader is registered with a proof of its claim key: GET /api/v1/readers/challenge, "
+        "then send `challenge` and `proof` (the key's signature over the registration message)."
+    )
+
+
+class RegistrationChallengeInvalid(DropgateError):
+    code = "registration_challenge_invalid"
+    http_status = 422
+    default_message = "The registration challenge is not one this service gave for this site."
+
+
+class RegistrationChallengeExpired(DropgateError):
+    code = "registration_challenge_expired"
+    http_status = 422
+    default_message = "The registration challenge expired: ask for a new one."
+
+
+class RegistrationChallengeUsed(DropgateError):
+    code = "registration_challenge_used"
+    http_status = 409
+    default_message = "The registration challenge was already used: ask for a new one."
+
+
+class RegistrationChallengeUnavailable(DropgateError):
+    """The store that makes challenges single-use cannot be reached: fail closed."""
+
+    code = "registration_unavailable"
+    http_status = 503
+    default_message = "Readers cannot be registered right now. Try again shortly."
+    retry_after = 5
 
 
 class ClaimKeyUnchanged(DropgateError):

@@ -33,6 +33,7 @@ __all__ = [
     "api_key_authenticate",
     "api_key_create",
     "api_key_revoke",
+    "channel_settle_delay_seconds",
     "origin_normalise",
     "paywall_public_origin",
     "publisher_check_origin",
@@ -303,4 +304,14 @@ def publisher_sdk_config(*, publisher: Publisher) -> SdkConfig:
         min_channel_drops=Drops(settings.DROPGATE_MIN_CHANNEL_DROPS),
         grant_ttl_seconds=settings.DROPGATE_GRANT_TTL_SECONDS,
         network=_public_network_info(),
+        channel_settle_delay_seconds=channel_settle_delay_seconds(),
+        channel_cancel_after_days=settings.DROPGATE_CHANNEL_CANCEL_AFTER_DAYS,
+    )
+
+
+def channel_settle_delay_seconds() -> int:
+    """The SettleDelay of the channels the funding wallet opens (never under the minimum that
+    registration accepts)."""
+    return max(
+        settings.DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS, settings.DROPGATE_MIN_SETTLE_DELAY_SECONDS
     )

@@ -2,10 +2,18 @@
 prepares and the signer frame signs (docs/sdk-protocol.md, "Funding wallet").
 
 The server never holds a reader's key. It builds each transaction from its own rules
-(destination, tag, claim key, settle delay; fund and close only on the reader's own
-registered channel), keeps it for `PREPARED_TTL_SECONDS` under a random id bound to the
-reader, and on submit checks the signature with the strict verifier before anything reaches
-the ledger. Money is integer drops; it becomes an XRPL string only in the transaction.
+(destination, tag, claim key, settle delay, CancelAfter; fund only the reader's own registered
+channel), keeps it for `PREPARED_TTL_SECONDS` under a random id bound to the reader, and on
+submit checks the signature with the strict verifier before anything reaches the ledger. The
+blob submitted is always the one prepared: the reader sends only a signature, which must
+verify over the prepared signing blob. Money is integer drops; it becomes an XRPL string only
+in the transaction.
+
+A source close is prepared for any channel the funding key is the source of on the ledger
+(and that pays the platform), registered to this reader or not: the ledger itself lets only the
+source close it, so the signature is the authorisation. A deposit is therefore never stranded
+by the registry — a channel whose registration never happened (the frame lost the answer) or
+was taken before registration needed a proof of the claim key can still be closed.
 """
 
 from __future__ import annotations
@@ -40,15 +48,17 @@ from channels_app.services.platform import FaucetDisabled, faucet_fund
 from channels_app.signatures import (
     InvalidSignature,
     MalformedInput,
+    parse_channel_id,
     parse_hex,
     parse_public_key,
     sha512_half,
     verify_signature,
 )
-from channels_app.types import ChannelSnapshot
+from channels_app.types import ChannelSnapshot, TxStatus
 from paywall import selectors
 from paywall.models import FaucetGrant, Reader
-from paywall.services.exceptions import InvalidInput
+from paywall.services.exceptions import ChannelNotFound, InvalidInput
+from paywall.services.publishers import channel_settle_delay_seconds
 from paywall.types import Drops
 
 __all__ = [
@@ -64,8 +74,10 @@ __all__ = [
     "SubmittedTransaction",
     "TransactionKind",
     "TransactionRejected",
+    "TransactionState",
     "wallet_faucet_fund",
     "wallet_transaction_prepare",
+    "wallet_transaction_status",
     "wallet_transaction_submit",
 ]
 
@@ -164,6 +176,27 @@ class SubmittedTransaction:
     validated: bool
     kind: str
     channel_id: str | None
+    # A validated close that removed the channel from the ledger (after its Expiration or
+    # CancelAfter the deposit's remainder is back with the source at once).
+    channel_deleted: bool = False
+
+
+@dataclass(frozen=True)
+class TransactionState:
+    """Where a transaction stands on the ledger, for a frame resuming a pending channel.
+
+    `found` False: the ledger has never seen it. Once `validated_ledger_index` has passed the
+    transaction's LastLedgerSequence, a transaction not found can never be applied.
+    `channel_id`: the PayChannel a validated PaymentChannelCreate made, from its metadata.
+    """
+
+    tx_hash: str
+    found: bool
+    validated: bool
+    result: str | None
+    ledger_index: int | None
+    validated_ledger_index: int
+    channel_id: str | None
 
 
 # --- Helpers ---------------------------------------------------------------------------------
@@ -214,6 +247,41 @@ def _own_channel(*, reader: Reader, channel_id: str | None, address: str) -> Cha
     return snapshot
 
 
+def _closable_channel(*, reader: Reader, channel_id: str | None, address: str) -> str:
+    """The id of a channel `address` may ask to close with a source PaymentChannelClaim.
+
+    The reader's own registered channel (not closed, sent from `address`: else
+    NotChannelSource); otherwise any channel that, on the validated ledger, is sent from
+    `address` to the platform. Anything else is ChannelNotFound, as an unknown channel is.
+    Raises LedgerUnavailable when the ledger must be read and cannot be.
+    """
+    if not channel_id:
+        raise InvalidInput("channel_id is required for this kind.")
+    try:
+        parse_channel_id(channel_id)
+    except MalformedInput as exc:
+        raise ChannelNotFound() from exc
+    try:
+        return _own_channel(reader=reader, channel_id=channel_id, address=address).channel_id
+    except ChannelNotFound:
+        pass
+    entry = ledger.channel_entry(channel_id)
+    if (
+        entry is None
+        or entry.source_address != address
+        or entry.destination_address != platform_address()
+    ):
+        raise ChannelNotFound()
+    return entry.channel_id
+
+
+def _cancel_after() -> int:
+    """CancelAfter for a new channel: DROPGATE_CHANNEL_CANCEL_AFTER_DAYS after the validated
+    ledger's close time (ledger time, which the sandbox can move; never the wall clock)."""
+    days = int(settings.DROPGATE_CHANNEL_CANCEL_AFTER_DAYS)
+    return ledger.validated_ledger().close_time + days * 86_400
+
+
 def _build(
     *,
     reader: Reader,
@@ -226,18 +294,16 @@ def _build(
     """The unsigned transaction for `kind`, from the server's own rules, and its channel id."""
     if kind == "channel_create":
         amount = _drops(amount_drops, field="amount_drops", low=settings.DROPGATE_MIN_CHANNEL_DROPS)
-        # Registration refuses a SettleDelay under the minimum; never open such a channel.
-        settle_delay = max(
-            settings.DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS,
-            settings.DROPGATE_MIN_SETTLE_DELAY_SECONDS,
-        )
         return (
             PaymentChannelCreate(
                 account=address,
                 destination=platform_address(),
                 destination_tag=reader.publisher.destination_tag,
                 amount=str(amount),
-                settle_delay=settle_delay,
+                # Registration refuses a SettleDelay under the minimum; never open such a channel.
+                settle_delay=channel_settle_delay_seconds(),
+                # The deposit can never be locked past this, whatever happens to the service.
+                cancel_after=_cancel_after(),
                 public_key=reader.claim_public_key.upper(),
                 signing_pub_key=public_key,
             ),
@@ -258,17 +324,18 @@ def _build(
             channel.channel_id,
         )
     if kind == "channel_close":
-        channel = _own_channel(reader=reader, channel_id=channel_id, address=address)
+        closing = _closable_channel(reader=reader, channel_id=channel_id, address=address)
         # The source's tfClose sets Expiration = now + SettleDelay; the watchtower redeems the
-        # highest claim before then (DESIGN.md, "Settlement").
+        # highest claim before then (DESIGN.md, "Settlement"). After CancelAfter (or the
+        # Expiration) it deletes the channel at once and the remainder goes back to the source.
         return (
             PaymentChannelClaim(
                 account=address,
-                channel=channel.channel_id,
+                channel=closing,
                 flags=int(PaymentChannelClaimFlag.TF_CLOSE),
                 signing_pub_key=public_key,
             ),
-            channel.channel_id,
+            closing,
         )
     raise InvalidInput(f"kind must be one of {', '.join(TRANSACTION_KINDS)}.")
 
@@ -308,7 +375,10 @@ def _paychan_id(tx_json: dict[str, Any]) -> str:
 def _created_channel_id(tx_hash: str) -> str | None:
     """The PayChannel a validated PaymentChannelCreate made, from its metadata."""
     result = ledger.ledger_request("tx", transaction=tx_hash)
-    meta = result.get("meta") or result.get("metaData") or {}
+    return _created_channel_of(result.get("meta") or result.get("metaData") or {})
+
+
+def _created_channel_of(meta: Any) -> str | None:
     for affected in meta.get("AffectedNodes", []) if isinstance(meta, dict) else []:
         node = affected.get("CreatedNode") if isinstance(affected, dict) else None
         if node and node.get("LedgerEntryType") == "PayChannel":
@@ -325,10 +395,10 @@ def _already_known(tx_hash: str) -> bool:
         return False
 
 
-def _await_validation(tx_hash: str, *, wait_seconds: float) -> tuple[bool, str | None]:
+def _await_validation(tx_hash: str, *, wait_seconds: float) -> TxStatus | None:
     """Poll the ledger until the transaction is validated or `wait_seconds` pass.
 
-    Returns (validated, final result). An outage while waiting is not an error: the
+    Returns the validated status, or None. An outage while waiting is not an error: the
     transaction is already submitted, so the caller reports it as pending.
     """
     deadline = time.monotonic() + wait_seconds
@@ -338,9 +408,9 @@ def _await_validation(tx_hash: str, *, wait_seconds: float) -> tuple[bool, str |
         except (LedgerUnavailable, ledger.LedgerRequestError):
             status = None
         if status is not None and status.validated:
-            return True, status.result
+            return status
         if time.monotonic() >= deadline:
-            return False, None
+            return None
         time.sleep(_POLL_SECONDS)
 
 
@@ -385,10 +455,13 @@ def wallet_transaction_prepare(
     """Build, autofill and keep (PREPARED_TTL_SECONDS) a transaction for the reader to sign.
 
     - `channel_create`: `amount_drops` (at least DROPGATE_MIN_CHANNEL_DROPS) to the platform
-      address, with the publisher's destination tag, the reader's registered claim key and
-      DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS.
+      address, with the publisher's destination tag, the reader's registered claim key,
+      DROPGATE_CHANNEL_SETTLE_DELAY_SECONDS and a CancelAfter
+      DROPGATE_CHANNEL_CANCEL_AFTER_DAYS after the validated ledger's close time.
     - `channel_fund`: adds `amount_drops` to the reader's own open registered channel.
-    - `channel_close`: the source's PaymentChannelClaim with tfClose on the reader's own channel.
+    - `channel_close`: the source's PaymentChannelClaim with tfClose on the reader's own
+      channel, or on any channel the funding key is the source of on the ledger and that pays
+      the platform (see the module's docstring).
 
     The funding key (`public_key`) must not be the claim key, and for fund and close it must
     be the channel's source. Raises InvalidInput, ChannelNotFound, NotChannelSource,
@@ -480,7 +553,8 @@ def wallet_transaction_submit(
     if engine_result.startswith(_NEVER_APPLIED) and not _already_known(tx_hash):
         raise TransactionRejected(engine_result)
     wait = settings.DROPGATE_WALLET_SUBMIT_WAIT_SECONDS if wait_seconds is None else wait_seconds
-    validated, final = _await_validation(tx_hash, wait_seconds=float(wait))
+    status = _await_validation(tx_hash, wait_seconds=float(wait))
+    validated, final = status is not None, status.result if status is not None else None
     succeeded = validated and final == "tesSUCCESS"
     followed = _after_success(prepared, tx_hash) if succeeded else None
     channel_id = prepared.channel_id
@@ -496,6 +570,47 @@ def wallet_transaction_submit(
         validated=validated,
         kind=prepared.kind,
         channel_id=channel_id,
+        channel_deleted=bool(succeeded and status is not None and status.channel_deleted),
+    )
+
+
+def wallet_transaction_status(*, tx_hash: str) -> TransactionState:
+    """Where the transaction `tx_hash` (64 hex digits) stands on the ledger.
+
+    Read-only, and only public ledger facts. The validated ledger index is read first, so a
+    transaction "not found" was not in any ledger up to that index. Raises InvalidInput
+    (`invalid_tx_hash`) and LedgerUnavailable.
+    """
+    try:
+        parse_hex(tx_hash, field="tx_hash", length=32)
+    except MalformedInput as exc:
+        raise InvalidInput("tx_hash must be 64 hex digits.", code="invalid_tx_hash") from exc
+    tx_hash = tx_hash.upper()
+    try:
+        validated_index = ledger.validated_ledger().ledger_index
+        result = ledger.ledger_request("tx", transaction=tx_hash)
+    except ledger.LedgerRequestError as exc:
+        if exc.error != "txnNotFound":
+            raise LedgerUnavailable() from exc
+        return TransactionState(
+            tx_hash=tx_hash,
+            found=False,
+            validated=False,
+            result=None,
+            ledger_index=None,
+            validated_ledger_index=validated_index,
+            channel_id=None,
+        )
+    meta = result.get("meta") or result.get("metaData") or {}
+    validated = bool(result.get("validated", False))
+    return TransactionState(
+        tx_hash=tx_hash,
+        found=True,
+        validated=validated,
+        result=str(meta.get("TransactionResult")) if validated and isinstance(meta, dict) else None,
+        ledger_index=int(result["ledger_index"]) if "ledger_index" in result else None,
+        validated_ledger_index=validated_index,
+        channel_id=_created_channel_of(meta) if validated else None,
     )
 
 

@@ -29,6 +29,7 @@ from tests.browser.support import FRAME_SELECTOR, response_text, unexpected_cons
 from tests.channels_app.factories import claim_key
 from tests.channels_app.ledger_helpers import created_channel_id
 from tests.fixtures.sandbox import fund_account
+from tests.paywall.factories import registration_proof
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -146,7 +147,13 @@ def test_a_claim_with_a_tampered_signature_is_refused(stack) -> None:
     # given a reader of the demo publisher with a channel open on the ledger and registered
     publisher = stack.publisher.publisher
     key = claim_key()
-    issued = reader_create(publisher=publisher, claim_public_key=key.public_key)
+    challenge, proof = registration_proof(publisher, key)
+    issued = reader_create(
+        publisher=publisher,
+        claim_public_key=key.public_key,
+        challenge=challenge,
+        proof_signature=proof,
+    )
     channel_id = open_channel(
         stack.platform.sandbox_url,
         destination=stack.platform.address,

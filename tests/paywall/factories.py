@@ -5,11 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from xrpl.core import keypairs
+
 from paywall.models import Article, ExchangeRate, Publisher, Reader
 from paywall.services.articles import article_upsert
 from paywall.services.pricing import exchange_rate_set
 from paywall.services.publishers import api_key_create, publisher_create
-from paywall.services.readers import reader_create
+from paywall.services.readers import (
+    reader_create,
+    reader_registration_challenge,
+    reader_registration_message,
+)
 from paywall.types import Price
 from tests.channels_app.factories import ClaimKey, claim_key
 
@@ -66,8 +72,31 @@ def make_rate(
     )
 
 
-def make_reader(publisher: Publisher, key: ClaimKey | None = None) -> tuple[Reader, str, ClaimKey]:
-    """A reader with a fresh claim key; returns (reader, reader token, claim key)."""
+def registration_proof(publisher: Publisher, key: ClaimKey) -> tuple[str, str]:
+    """(challenge, proof): what the signer frame sends to register a reader with `key`."""
+    challenge = reader_registration_challenge(publisher=publisher).challenge
+    message = reader_registration_message(
+        publisher_key=publisher.key, challenge=challenge, public_key=bytes.fromhex(key.public_key)
+    )
+    return challenge, str(keypairs.sign(message, key.private_key))
+
+
+def registration_body(publisher: Publisher, key: ClaimKey | None = None) -> dict[str, str]:
+    """The body of POST /api/v1/readers for `key` (a fresh one by default), proof included."""
     key = key or claim_key()
-    issued = reader_create(publisher=publisher, claim_public_key=key.public_key)
+    challenge, proof = registration_proof(publisher, key)
+    return {"claim_public_key": key.public_key, "challenge": challenge, "proof": proof}
+
+
+def make_reader(publisher: Publisher, key: ClaimKey | None = None) -> tuple[Reader, str, ClaimKey]:
+    """A reader with a fresh claim key, registered with its proof; returns (reader, reader
+    token, claim key)."""
+    key = key or claim_key()
+    challenge, proof = registration_proof(publisher, key)
+    issued = reader_create(
+        publisher=publisher,
+        claim_public_key=key.public_key,
+        challenge=challenge,
+        proof_signature=proof,
+    )
     return issued.reader, issued.token, key

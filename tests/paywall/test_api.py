@@ -17,6 +17,7 @@ from tests.paywall.factories import (
     make_publisher,
     make_rate,
     make_reader,
+    registration_body,
 )
 from tests.paywall.helpers import error_code
 
@@ -148,16 +149,13 @@ def test_schema_is_served_as_json(client: Client) -> None:
 
 def test_the_api_uses_no_cookies_and_needs_no_csrf(api) -> None:
     publisher = make_publisher()
-    response = api.post(
-        "readers",
-        {"publisher": publisher.key, "claim_public_key": "ED" + "11" * 32},
-    )
+    response = api.post("readers", {"publisher": publisher.key, **registration_body(publisher)})
     assert response.status_code == 201  # Django's test client enforces no CSRF by default,
     assert not response.cookies  # but this also holds behind enforce_csrf_checks below.
     strict = Client(enforce_csrf_checks=True)
     response = strict.post(
         "/api/v1/readers",
-        data={"publisher": publisher.key, "claim_public_key": "ED" + "22" * 32},
+        data={"publisher": publisher.key, **registration_body(publisher)},
         content_type="application/json",
         headers={"Origin": ORIGIN},
     )

@@ -23,7 +23,14 @@ from paywall.services.publishers import (
     request_origin,
 )
 from tests.channels_app.factories import claim_key
-from tests.paywall.factories import ORIGIN, OTHER_ORIGIN, make_article, make_publisher, make_reader
+from tests.paywall.factories import (
+    ORIGIN,
+    OTHER_ORIGIN,
+    make_article,
+    make_publisher,
+    make_reader,
+    registration_body,
+)
 from tests.paywall.helpers import error_code
 
 pytestmark = pytest.mark.django_db
@@ -258,9 +265,15 @@ def test_reader_endpoints_accept_the_paywall_origin(api) -> None:
     publisher = make_publisher()
     article = make_article(publisher)
     # When the frame registers a reader and asks for an unlock from the paywall's origin
+    challenge = api.get(
+        "readers/challenge",
+        headers={"X-Dropgate-Publisher": publisher.key, "Sec-Fetch-Site": "same-origin"},
+        origin=None,
+    )
+    assert challenge.status_code == 200, challenge.content
     created = api.post(
         "readers",
-        {"claim_public_key": claim_key().public_key},
+        registration_body(publisher),
         headers={"X-Dropgate-Publisher": publisher.key},
         origin=PAYWALL_ORIGIN,
     )

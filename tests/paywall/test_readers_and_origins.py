@@ -8,7 +8,14 @@ from paywall.models import Publisher, Reader
 from paywall.services.exceptions import ReaderTokenInvalid
 from paywall.services.readers import reader_authenticate
 from tests.channels_app.factories import claim_key
-from tests.paywall.factories import ORIGIN, OTHER_ORIGIN, make_article, make_publisher, make_reader
+from tests.paywall.factories import (
+    ORIGIN,
+    OTHER_ORIGIN,
+    make_article,
+    make_publisher,
+    make_reader,
+    registration_body,
+)
 from tests.paywall.helpers import error_code
 
 pytestmark = pytest.mark.django_db
@@ -22,9 +29,10 @@ ACAO = "Access-Control-Allow-Origin"
 def test_reader_is_created_with_a_pseudonymous_id_and_a_token_shown_once(api) -> None:
     publisher = make_publisher()
     key = claim_key()
+    body = registration_body(publisher, key)
     response = api.post(
         "readers",
-        {"claim_public_key": key.public_key.lower()},
+        {**body, "claim_public_key": key.public_key.lower()},
         headers={"X-Dropgate-Publisher": publisher.key},
     )
     assert response.status_code == 201, response.content
@@ -41,9 +49,7 @@ def test_reader_is_created_with_a_pseudonymous_id_and_a_token_shown_once(api) ->
 
 def test_the_publisher_may_be_given_in_the_body(api) -> None:
     publisher = make_publisher()
-    response = api.post(
-        "readers", {"publisher": publisher.key, "claim_public_key": claim_key().public_key}
-    )
+    response = api.post("readers", {"publisher": publisher.key, **registration_body(publisher)})
     assert response.status_code == 201, response.content
 
 
@@ -140,13 +146,12 @@ def test_reader_endpoints_need_a_valid_token(api) -> None:
 def reader_facing_calls(api, publisher: Publisher, token: str):
     """Every reader-facing endpoint, as a function of the Origin it is called from."""
     make_article(publisher, slug="story")
-    key = claim_key().public_key
+    body = registration_body(publisher)
     return {
         "config": lambda o: api.get("config", origin=o, publisher=publisher.key),
+        "challenge": lambda o: api.get("readers/challenge", origin=o, publisher=publisher.key),
         "teaser": lambda o: api.get(f"publishers/{publisher.key}/articles/story", origin=o),
-        "readers": lambda o: api.post(
-            "readers", {"publisher": publisher.key, "claim_public_key": key}, origin=o
-        ),
+        "readers": lambda o: api.post("readers", {"publisher": publisher.key, **body}, origin=o),
         "channel": lambda o: api.get("channels/" + "AB" * 32, origin=o, auth=f"Reader {token}"),
         "channels": lambda o: api.post(
             "channels", {"channel_id": "AB" * 32}, origin=o, auth=f"Reader {token}"
@@ -161,7 +166,8 @@ def reader_facing_calls(api, publisher: Publisher, token: str):
 
 
 @pytest.mark.parametrize(
-    "endpoint", ["config", "teaser", "readers", "channel", "channels", "unlocks", "content"]
+    "endpoint",
+    ["config", "teaser", "challenge", "readers", "channel", "channels", "unlocks", "content"],
 )
 @pytest.mark.parametrize(
     "origin", [OTHER_ORIGIN, None, "null", ORIGIN + "/", "https://127.0.0.1:8001"]

@@ -17,9 +17,11 @@ from asgiref.sync import async_to_sync
 from django.core.cache import cache
 from xrpl.constants import CryptoAlgorithm
 from xrpl.core import keypairs
+from xrpl.core.binarycodec import encode_for_signing
 
 from channels_app import ledger as channels_ledger
 from channels_app.models import Channel, ChannelStatus
+from channels_app.services.channels import channel_register
 from channels_app.services.platform import platform_bootstrap
 from paywall.asgi import application
 from paywall.models import FaucetGrant
@@ -172,6 +174,10 @@ def test_faucet_open_register_unlock_over_the_socket_fund_and_close(
     assert tx["DestinationTag"] == publisher.destination_tag
     assert tx["PublicKey"] == claim.public_key.upper()
     assert tx["SettleDelay"] == 86_400
+    # CancelAfter: 90 days (the default) from the ledger's time, so the deposit can never be
+    # locked longer, whatever becomes of the service
+    ledger_now = channels_ledger.validated_ledger().close_time
+    assert 0 <= ledger_now + 90 * 86_400 - tx["CancelAfter"] <= 5
     assert tx["Amount"] == str(CHANNEL_DROPS)
     assert tx["SigningPubKey"] == key.public_key.upper()
     assert {"Sequence", "Fee", "LastLedgerSequence"} <= set(tx)
@@ -296,6 +302,36 @@ def test_a_slow_validation_answers_202_pending(
         assert time.monotonic() < deadline, "the pending create never validated"
         time.sleep(0.1)
     assert ledger_channel(sandbox_url, pending["channel_id"])["Account"] == key.address
+
+
+@pytest.mark.integration
+def test_the_status_of_a_submitted_transaction_can_be_asked(
+    api, sandbox_url: str, platform: str, site
+) -> None:
+    # Given a create submitted and validated, and a hash the ledger never saw
+    _, _, token, _ = site
+    key = funding_key()
+    wallet = Wallet(api, token)
+    assert wallet.faucet(key).status_code == 201
+    created = wallet.run(key, "channel_create", amount_drops=CHANNEL_DROPS)
+    auth = f"Reader {token}"
+    # When the frame asks where each stands
+    seen = api.get(
+        f"wallet/transactions/{created['tx_hash'].lower()}", auth=auth, origin=PAYWALL_ORIGIN
+    )
+    unseen = api.get(f"wallet/transactions/{'AB' * 32}", auth=auth, origin=PAYWALL_ORIGIN)
+    # Then the ledger's facts come back: result, the channel made, the validated ledger
+    assert seen.status_code == 200, seen.content
+    body = seen.json()
+    assert body["tx_hash"] == created["tx_hash"]
+    assert (body["found"], body["validated"], body["result"]) == (True, True, "tesSUCCESS")
+    assert body["channel_id"] == created["channel_id"]
+    assert body["validated_ledger_index"] >= body["ledger_index"]
+    assert unseen.status_code == 200, unseen.content
+    assert unseen.json()["found"] is False
+    assert unseen.json()["validated_ledger_index"] >= body["ledger_index"]
+    bad = api.get("wallet/transactions/xyz", auth=auth, origin=PAYWALL_ORIGIN)
+    assert (bad.status_code, error_code(bad)) == (400, "invalid_tx_hash")
 
 
 # --- Submit: signatures and ownership of prepared transactions ------------------------------
@@ -450,8 +486,7 @@ def test_the_claim_key_may_not_fund(api, site) -> None:
     assert error_code(response) == "funding_key_is_claim_key"
 
 
-@pytest.mark.parametrize("kind", ["channel_fund", "channel_close"])
-def test_fund_or_close_of_a_channel_that_is_not_the_readers_is_404(api, settings, site, kind):
+def test_fund_of_a_channel_that_is_not_the_readers_is_404(api, settings, site) -> None:
     # Given a channel of another reader (and one that is not registered at all)
     settings.XRPL_URL = dead_ledger_url()
     publisher, _, token, _ = site
@@ -460,14 +495,96 @@ def test_fund_or_close_of_a_channel_that_is_not_the_readers_is_404(api, settings
     theirs = make_channel(key=other_claim, owner_ref=other.public_id, source_address=key.address)
     before = Channel.objects.values().get(pk=theirs.pk)
     for channel_id in (theirs.channel_id, random_channel_id(), "not-hex"):
-        # When this reader prepares a fund or close of it
+        # When this reader prepares a top-up of it
         response = Wallet(api, token).prepare(
-            key, kind, channel_id=channel_id, amount_drops=1_000_000
+            key, "channel_fund", channel_id=channel_id, amount_drops=1_000_000
         )
-        # Then it does not exist for them, and nothing changed
+        # Then it does not exist for them (only one's own registered channel is funded)
         assert response.status_code == 404, response.content
         assert error_code(response) == "channel_not_found"
     assert Channel.objects.values().get(pk=theirs.pk) == before
+
+
+def test_a_malformed_channel_id_to_close_is_404_without_the_ledger(api, settings, site) -> None:
+    settings.XRPL_URL = dead_ledger_url()
+    _, _, token, _ = site
+    for channel_id in ("not-hex", "AB" * 31, "G" * 64):
+        response = Wallet(api, token).prepare(funding_key(), "channel_close", channel_id=channel_id)
+        assert (response.status_code, error_code(response)) == (404, "channel_not_found")
+
+
+@pytest.mark.integration
+def test_the_source_may_close_its_channel_whoever_registered_it(
+    api, sandbox_url: str, platform: str, site
+) -> None:
+    # Given the reader's channel on the ledger, registered to another reader (as anyone could
+    # before registration needed a proof of the claim key), and a second one never registered
+    publisher, _, token, claim = site
+    key = funding_key()
+    wallet = Wallet(api, token)
+    assert wallet.faucet(key).status_code == 201
+    taken = wallet.run(key, "channel_create", amount_drops=CHANNEL_DROPS)["channel_id"]
+    never = wallet.run(key, "channel_create", amount_drops=CHANNEL_DROPS)["channel_id"]
+    other, _, _ = make_reader(publisher)
+    channel_register(
+        channel_id=taken,
+        public_key=claim.public_key,
+        owner_ref=other.public_id,
+        destination_tag=publisher.destination_tag,
+    )
+    fund = wallet.prepare(key, "channel_fund", channel_id=taken, amount_drops=1_000_000)
+    assert (fund.status_code, error_code(fund)) == (404, "channel_not_found")
+    # When another funding key asks to close them
+    for channel_id in (taken, never):
+        stranger = wallet.prepare(funding_key(), "channel_close", channel_id=channel_id)
+        # Then nothing is prepared for it
+        assert (stranger.status_code, error_code(stranger)) == (404, "channel_not_found")
+    # But the source closes both: the ledger lets only the source do it, so its signature is
+    # the authorisation
+    for channel_id in (taken, never):
+        closed = wallet.run(key, "channel_close", channel_id=channel_id)
+        assert (closed["result"], closed["channel_id"]) == ("tesSUCCESS", channel_id)
+        assert closed["channel_deleted"] is False  # Expiration set: it closes after SettleDelay
+        assert "Expiration" in ledger_channel(sandbox_url, channel_id)
+    # and the registered row follows the ledger: the watchtower settles and closes it
+    assert Channel.objects.get(channel_id=taken).status == ChannelStatus.CLOSING
+    assert not Channel.objects.filter(channel_id=never).exists()
+
+
+@pytest.mark.integration
+def test_a_signature_over_a_changed_transaction_is_refused(
+    api, sandbox_url: str, platform: str, site
+) -> None:
+    # Given a prepared create
+    _, _, token, _ = site
+    key = funding_key()
+    wallet = Wallet(api, token)
+    assert wallet.faucet(key).status_code == 201
+    body = wallet.prepare(key, "channel_create", amount_drops=CHANNEL_DROPS).json()
+    before = account(sandbox_url, key.address)
+    changed = [
+        {**body["tx_json"], "Amount": str(2 * CHANNEL_DROPS)},
+        {**body["tx_json"], "Destination": key.address, "DestinationTag": 1},
+        {k: v for k, v in body["tx_json"].items() if k != "CancelAfter"},
+    ]
+    for tx_json in changed:
+        # When the reader sends a signature over another transaction (with that transaction)
+        blob = encode_for_signing(tx_json)
+        response = wallet.post(
+            "submit",
+            {
+                "prepared_id": body["prepared_id"],
+                "signature": key.sign(blob),
+                "tx_json": tx_json,
+                "signing_blob": blob,
+            },
+        )
+        # Then it is refused: only the prepared blob is ever signed and submitted
+        assert (response.status_code, error_code(response)) == (400, "signature_invalid")
+    sandbox_rpc(sandbox_url, "ledger_accept")
+    after = account(sandbox_url, key.address)
+    assert (after["Sequence"], after["Balance"]) == (before["Sequence"], before["Balance"])
+    assert wallet.submit(body["prepared_id"], key.sign(body["signing_blob"])).status_code == 200
 
 
 @pytest.mark.parametrize("kind", ["channel_fund", "channel_close"])
@@ -593,12 +710,13 @@ def test_a_retry_of_a_submit_that_went_in_reports_it(
 # --- Doors -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["faucet", "prepare", "submit"])
+@pytest.mark.parametrize("path", ["faucet", "prepare", "submit", "transactions/" + "AB" * 32])
 def test_the_wallet_needs_a_reader_from_an_allowed_origin(api, site, path) -> None:
     _, _, token, _ = site
-    anonymous = api.post(f"wallet/{path}", {}, origin=PAYWALL_ORIGIN)
+    call = api.get if path.startswith("transactions/") else api.post
+    anonymous = call(f"wallet/{path}", origin=PAYWALL_ORIGIN)
     assert anonymous.status_code == 401
-    foreign = api.post(f"wallet/{path}", {}, auth=f"Reader {token}", origin="http://127.0.0.1:9999")
+    foreign = call(f"wallet/{path}", auth=f"Reader {token}", origin="http://127.0.0.1:9999")
     assert foreign.status_code == 403
     assert error_code(foreign) == "origin_not_allowed"
 

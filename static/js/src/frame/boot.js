@@ -131,7 +131,17 @@ export function bootFrame(win, deps = {}) {
     const transport = createTransport({ wsUrl, publisher, api, getToken, WebSocket: deps.WebSocket });
     const signer = createSigner({
       publisher,
-      config: { minChannelDrops: parseDrops(config.min_channel_drops ?? "1000000") },
+      config: {
+        minChannelDrops: parseDrops(config.min_channel_drops ?? "1000000"),
+        // What the funding wallet may sign a channel to (wallet/txcheck.js).
+        platformAddress: typeof config.platform_address === "string" ? config.platform_address : undefined,
+        destinationTag: Number.isInteger(config.destination_tag) ? config.destination_tag : undefined,
+        settleDelaySeconds: Number.isInteger(config.channel_settle_delay_seconds)
+          ? config.channel_settle_delay_seconds
+          : undefined,
+        cancelAfterDays: Number.isInteger(config.channel_cancel_after_days) ? config.channel_cancel_after_days : undefined,
+      },
+      subtle: deps.subtle,
       api,
       store,
       keyring,

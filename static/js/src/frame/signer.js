@@ -17,6 +17,12 @@
  * Steps 1–4 run under a lock shared by the reader's tabs, so two tabs never sign the same next
  * claim or open two channels.
  *
+ * A channel being opened is kept as the pending channel from the moment its create is signed
+ * (channel.js): `hello` resumes it in the background, an unlock resumes it before opening
+ * another (and stops with `channel_pending` while the ledger may still apply it), and a
+ * channel the ledger has but this site cannot use is listed as stranded, for the reader to
+ * close from the reading wallet (`closeChannel` closes it when there is no open channel).
+ *
  * rotateClaimKey(): a next non-extractable claim key proves itself to the server
  * (POST readers/me/claim-key), which settles and closes the old key's channels; the frame then
  * forgets its channel, and the next paid unlock opens a new one for the new key. A claim
@@ -25,7 +31,17 @@
 import { SdkError } from "./errors.js";
 import { signClaim } from "./claims.js";
 import { spentOf } from "./meter.js";
-import { channelView, closeChannel, fetchChannel, openChannel, topUpChannel } from "./channel.js";
+import {
+  PENDING_KEY,
+  channelView,
+  closeChannel,
+  closeStrandedChannel,
+  fetchChannel,
+  openChannel,
+  resumePending,
+  strandedChannels,
+  topUpChannel,
+} from "./channel.js";
 import { dropsToNumber, formatXrp, parseDrops } from "../shared/drops.js";
 import { isSlug, originOf } from "../shared/messages.js";
 
@@ -64,7 +80,10 @@ export function randomId(cryptoImpl = globalThis.crypto) {
 /**
  * @param {object} deps
  * @param {string} deps.publisher
- * @param {{minChannelDrops: bigint}} deps.config
+ * @param {{minChannelDrops: bigint, platformAddress?: string, destinationTag?: number,
+ *          settleDelaySeconds?: number, cancelAfterDays?: number}} deps.config
+ *        what GET /api/v1/config told the frame; the funding wallet signs only transactions
+ *        that match it (wallet/txcheck.js)
  * @param {object} deps.api        frame/api.js
  * @param {object} deps.store      frame/store.js
  * @param {object} deps.keyring    frame/keys.js
@@ -88,24 +107,57 @@ export function createSigner({
   lock,
   emit,
   newId = randomId,
+  now = Date.now,
+  sleep,
+  subtle,
 }) {
   const minChannel = parseDrops(config.minChannelDrops);
+  const policy = {
+    platformAddress: config.platformAddress,
+    destinationTag: config.destinationTag,
+    settleDelaySeconds: config.settleDelaySeconds,
+    cancelAfterDays: config.cancelAfterDays,
+  };
+
+  /** What the wallet's channel operations need (channel.js). */
+  async function walletContext() {
+    return { api, wallet, store, policy, claimPublicKey: await keyring.publicKeyHex("claim"), now, sleep, subtle };
+  }
 
   async function readerRecord() {
     const reader = await store.get("reader");
     return reader && typeof reader.token === "string" ? reader : null;
   }
 
+  /** One registration: a fresh challenge, signed by the claim key (proof of possession). */
+  async function register() {
+    const headers = { "X-Dropgate-Publisher": publisher };
+    const issued = await api.get("readers/challenge", { headers });
+    if (typeof issued.challenge !== "string") {
+      throw new SdkError("bad_response", "The server gave no registration challenge.");
+    }
+    const { publicKey, proof } = await keyring.registrationProof(publisher, issued.challenge);
+    const out = await api.post(
+      "readers",
+      { claim_public_key: publicKey, challenge: issued.challenge, proof },
+      { headers },
+    );
+    return { out, claimPublicKey: publicKey };
+  }
+
   /** Register the reader with the claim key on first use; the token stays in IndexedDB. */
   async function ensureReader() {
     const existing = await readerRecord();
     if (existing) return existing;
-    const claimPublicKey = await keyring.publicKeyHex("claim");
-    const out = await api.post(
-      "readers",
-      { claim_public_key: claimPublicKey },
-      { headers: { "X-Dropgate-Publisher": publisher } },
-    );
+    let registered;
+    try {
+      registered = await register();
+    } catch (err) {
+      // A challenge that expired or was used (a retried request) gets one fresh try.
+      if (!(err instanceof SdkError) || !/^registration_challenge_(used|expired)$/.test(err.code)) throw err;
+      registered = await register();
+    }
+    const { out, claimPublicKey } = registered;
     if (typeof out.reader_token !== "string" || !out.reader_token) {
       throw new SdkError("bad_response", "The server registered the reader without a token.");
     }
@@ -134,7 +186,13 @@ export function createSigner({
 
   async function summary() {
     const record = await meter.snapshot();
-    return { capDrops: record.capDrops, spentDrops: spentOf(record), channel: await currentChannel() };
+    return {
+      capDrops: record.capDrops,
+      spentDrops: spentOf(record),
+      channel: await currentChannel(),
+      pendingChannel: Boolean(await store.get(PENDING_KEY)),
+      stranded: await strandedChannels(store),
+    };
   }
 
   async function publish() {
@@ -169,9 +227,8 @@ export function createSigner({
         confirmLabel: `Open channel and pay ${xrp(price)}`,
       });
       if (!ok) throw cancelled();
-      const record = await ui.busy("Opening your payment channel…", () =>
-        openChannel({ api, wallet, store, amountDrops: deposit }),
-      );
+      const ctx = await walletContext();
+      const record = await ui.busy("Opening your payment channel…", () => openChannel(ctx, { amountDrops: deposit }));
       return adoptChannel(record);
     });
   }
@@ -193,11 +250,29 @@ export function createSigner({
       if (!ok) {
         throw new SdkError("channel_exhausted", "The channel has too little left and was not topped up.");
       }
+      const ctx = await walletContext();
       const record = await ui.busy("Topping up your payment channel…", () =>
-        topUpChannel({ api, wallet, channelId: channel.channelId, amountDrops: amount }),
+        topUpChannel(ctx, { channelId: channel.channelId, amountDrops: amount }),
       );
       return adoptChannel(record);
     });
+  }
+
+  /**
+   * Settle the pending channel (under the lock). Resolves with the adopted channel, or null
+   * when there is none; rejects with `channel_pending` while the ledger may still apply it.
+   * A stranded channel is published (the reading wallet lists it) and yields null.
+   */
+  async function settlePending() {
+    if (!(await store.get(PENDING_KEY))) return null;
+    try {
+      const record = await resumePending({ api, store });
+      if (record) return adoptChannel(record);
+    } catch (err) {
+      if (!(err instanceof SdkError) || err.code !== "channel_stranded") throw err;
+    }
+    await publish();
+    return null;
   }
 
   /** The old key's channel is being closed by the platform: forget it (the next pays anew). */
@@ -230,6 +305,10 @@ export function createSigner({
     for (let attempt = 1; ; attempt++) {
       let channel = await currentChannel();
       if (channel && channel.pendingDrops > 0n) channel = await resync(channel.channelId);
+      if (!channel || channel.status !== "open") {
+        // A channel opened earlier whose answer was lost comes first: never a second deposit.
+        channel = (await settlePending()) || channel;
+      }
       if (!channel || channel.status !== "open") {
         channel = await openFor(price, article);
         confirmed = true;
@@ -318,10 +397,44 @@ export function createSigner({
           confirmLabel: `Add ${xrp(minChannel)}`,
         });
         if (!ok) throw cancelled();
+        const ctx = await walletContext();
         const record = await ui.busy("Topping up your payment channel…", () =>
-          topUpChannel({ api, wallet, channelId: channel.channelId, amountDrops: minChannel }),
+          topUpChannel(ctx, { channelId: channel.channelId, amountDrops: minChannel }),
         );
         return channelView(await adoptChannel(record));
+      }),
+    );
+  }
+
+  /** Close the first stranded channel (a click in the frame first); the deposit comes back. */
+  async function recoverStranded(stranded) {
+    const ok = await ui.confirm({
+      title: "Recover the deposit of an unusable channel?",
+      message:
+        "A payment channel you opened cannot be used on this site. Closing it returns its " +
+        "deposit to your wallet: at once if its cancel time has passed, else after its settle delay " +
+        "(close it again then).",
+      facts: [
+        ["Channel", `${stranded.channelId.slice(0, 16)}…`],
+        ["Why", stranded.reason || "unknown"],
+      ],
+      confirmLabel: "Close channel",
+    });
+    if (!ok) throw cancelled();
+    const ctx = await walletContext();
+    const out = await ui.busy("Closing the unusable channel…", () =>
+      closeStrandedChannel(ctx, { channelId: stranded.channelId }),
+    );
+    await publish();
+    return { channelId: stranded.channelId, ...out };
+  }
+
+  async function recover() {
+    return lock.run(() =>
+      ui.hold(async () => {
+        const [stranded] = await strandedChannels(store);
+        if (!stranded) throw new SdkError("channel_not_found", "There is no unusable channel to close.");
+        return recoverStranded(stranded);
       }),
     );
   }
@@ -330,6 +443,13 @@ export function createSigner({
     return lock.run(() =>
       ui.hold(async () => {
         let channel = await currentChannel();
+        if (!channel || channel.status !== "open") {
+          const [stranded] = await strandedChannels(store);
+          if (stranded) {
+            await recoverStranded(stranded);
+            return channelView(channel);
+          }
+        }
         requireOpen(channel);
         if (channel.pendingDrops > 0n) channel = await resync(channel.channelId);
         const ok = await ui.confirm({
@@ -344,8 +464,9 @@ export function createSigner({
           confirmLabel: "Close channel",
         });
         if (!ok) throw cancelled();
+        const ctx = await walletContext();
         const record = await ui.busy("Closing your payment channel…", () =>
-          closeChannel({ api, wallet, channelId: channel.channelId }),
+          closeChannel(ctx, { channelId: channel.channelId }),
         );
         return channelView(await adoptChannel(record));
       }),
@@ -379,7 +500,11 @@ export function createSigner({
       const reader = await readerRecord();
       const s = await summary();
       ui.renderStatus(s);
-      if (reader && s.channel) {
+      if (reader && s.pendingChannel) {
+        // A channel opened on an earlier visit whose answer was lost: settle it now, in the
+        // background (nothing is signed); the page gets a `channel` event when it is adopted.
+        lock.run(settlePending).then(undefined, () => undefined);
+      } else if (reader && s.channel) {
         // Refresh in the background: the page gets a `channel` event if it changed.
         resync(s.channel.channelId).then(publish, () => undefined);
       }
@@ -444,6 +569,7 @@ export function createSigner({
         if (!choice) throw cancelled();
         if (choice.action === "topUp") await topUp();
         else if (choice.action === "close") await close();
+        else if (choice.action === "recover") await recover();
         else await meter.setCap(choice.capDrops);
         const after = await publish();
         return { capDrops: dropsToNumber(after.capDrops), channel: channelView(after.channel) };

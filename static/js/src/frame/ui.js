@@ -51,12 +51,15 @@ function h(doc, tag, attrs = {}, ...children) {
 }
 
 /** One-line summary of spending for the status line and the dialogs. */
-export function spendSummary({ capDrops, spentDrops, channel }) {
+export function spendSummary({ capDrops, spentDrops, channel, pendingChannel = false, stranded = [] }) {
   const spend = `Spent ${formatXrp(spentDrops)} of your ${formatXrp(capDrops)} XRP cap on this site`;
-  if (!channel) return `${spend}. No payment channel yet.`;
+  const extra =
+    (pendingChannel ? " A new payment channel is being confirmed." : "") +
+    (stranded.length ? ` ${stranded.length} unusable channel${stranded.length > 1 ? "s" : ""} to close.` : "");
+  if (!channel) return `${spend}. No payment channel yet.${extra}`;
   const remaining = channel.fundedDrops > channel.acceptedDrops ? channel.fundedDrops - channel.acceptedDrops : 0n;
   const state = channel.status === "open" ? "" : ` (${channel.status})`;
-  return `${spend}. Channel${state}: ${formatXrp(remaining)} of ${formatXrp(channel.fundedDrops)} XRP left.`;
+  return `${spend}. Channel${state}: ${formatXrp(remaining)} of ${formatXrp(channel.fundedDrops)} XRP left.${extra}`;
 }
 
 /**
@@ -258,12 +261,14 @@ export function createFrameUI({
 
     /**
      * The reading-wallet settings: the cap form, plus top-up and close buttons when a channel
-     * is open. Resolves with `{action: "save", capDrops}`, `{action: "topUp"}`,
-     * `{action: "close"}`, or null when cancelled.
+     * is open, and a recover button when a channel the site cannot use holds a deposit.
+     * Resolves with `{action: "save", capDrops}`, `{action: "topUp"}`, `{action: "close"}`,
+     * `{action: "recover"}`, or null when cancelled.
      */
-    settings({ capDrops, spentDrops, channel }) {
+    settings({ capDrops, spentDrops, channel, pendingChannel = false, stranded = [] }) {
       return show((done) => {
-        const { section, n } = dialogShell("Reading wallet", spendSummary({ capDrops, spentDrops, channel }));
+        const summary = spendSummary({ capDrops, spentDrops, channel, pendingChannel, stranded });
+        const { section, n } = dialogShell("Reading wallet", summary);
         const inputId = `dg-cap-${n}`;
         const help = h(doc, "p", {
           id: `dg-cap-help-${n}`,
@@ -323,6 +328,15 @@ export function createFrameUI({
             if (trusted(event)) done({ action: "close" });
           });
           section.append(h(doc, "div", { class: "dg-actions dg-channel-actions", role: "group", "aria-label": "Channel" }, topUp, close));
+        }
+        if (stranded.length) {
+          const recover = h(doc, "button", { type: "button", "data-frame-action": "recover-channel", text: "Recover deposit of an unusable channel…" });
+          recover.addEventListener("click", (event) => {
+            if (trusted(event)) done({ action: "recover" });
+          });
+          section.append(
+            h(doc, "div", { class: "dg-actions dg-channel-actions", role: "group", "aria-label": "Unusable channel" }, recover),
+          );
         }
         return section;
       });

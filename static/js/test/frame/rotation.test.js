@@ -8,7 +8,7 @@ import { memoryStore } from "../../src/frame/store.js";
 import { createTransport } from "../../src/frame/transport.js";
 import { createSandboxWallet } from "../../src/frame/wallet/sandbox.js";
 import { bytesToHex } from "../../src/shared/bytes.js";
-import { BASE, CHANNEL_IDS, createFakeServer } from "../fakeServer.js";
+import { BASE, CHANNEL_IDS, FRAME_CONFIG, createFakeServer } from "../fakeServer.js";
 
 function setup({ answers = [] } = {}) {
   const server = createFakeServer();
@@ -29,7 +29,7 @@ function setup({ answers = [] } = {}) {
   };
   const signer = createSigner({
     publisher: "pub_a",
-    config: { minChannelDrops: 1_000_000n },
+    config: FRAME_CONFIG,
     api,
     store,
     keyring,

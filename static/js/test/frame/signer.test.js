@@ -3,12 +3,13 @@ import { createApi } from "../../src/frame/api.js";
 import { createKeyring } from "../../src/frame/keys.js";
 import { createLock } from "../../src/frame/lock.js";
 import { createMeter } from "../../src/frame/meter.js";
+import { PENDING_KEY } from "../../src/frame/channel.js";
 import { CONFIRM_ABOVE_DROPS, createSigner } from "../../src/frame/signer.js";
 import { memoryStore } from "../../src/frame/store.js";
 import { createTransport } from "../../src/frame/transport.js";
 import { createSandboxWallet } from "../../src/frame/wallet/sandbox.js";
 import { errorBody } from "../helpers.js";
-import { BASE, CHANNEL_IDS, createFakeServer } from "../fakeServer.js";
+import { BASE, CHANNEL_IDS, FRAME_CONFIG, createFakeServer } from "../fakeServer.js";
 
 /** A UI double: answers confirmations from a script and records what it was asked. */
 function scriptedUI(answers = []) {
@@ -42,7 +43,7 @@ function setup({ answers = [true], server = createFakeServer(), store = memorySt
   const events = [];
   const signer = createSigner({
     publisher: "pub_a",
-    config: { minChannelDrops: 1_000_000n },
+    config: FRAME_CONFIG,
     api,
     store,
     keyring,
@@ -52,6 +53,7 @@ function setup({ answers = [true], server = createFakeServer(), store = memorySt
     ui,
     lock: createLock("test", { locks: null }),
     emit: (m) => events.push(m),
+    sleep: async () => undefined,
     newId: (() => {
       let n = 0;
       return () => `idem-${++n}`;
@@ -72,6 +74,7 @@ describe("unlock", () => {
     const result = await t.signer.unlock("x");
     expect(result).toEqual({ article: "x", amountDrops: 200_000, html: "<p>x body</p>" });
     expect(paths(t.server.calls)).toEqual([
+      "GET readers/challenge",
       "POST readers",
       "POST unlocks",
       "POST wallet/faucet",
@@ -112,7 +115,7 @@ describe("unlock", () => {
   it("cancelled in the frame: nothing is signed, no wallet call", async () => {
     t = setup({ answers: [false] });
     await expect(t.signer.unlock("x")).rejects.toMatchObject({ code: "cancelled" });
-    expect(paths(t.server.calls)).toEqual(["POST readers", "POST unlocks"]);
+    expect(paths(t.server.calls)).toEqual(["GET readers/challenge", "POST readers", "POST unlocks"]);
   });
 
   it("over the cap: refused before any channel work or signature", async () => {
@@ -376,5 +379,104 @@ describe("telemetry session and risk refusals", () => {
     const again = await t.signer.unlock("x", { telemetrySession: SESSION });
     expect(again.amountDrops).toBe(200_000);
     expect(t.server.state.accepted).toEqual([expect.objectContaining({ amount_drops: "200000" })]);
+  });
+});
+
+describe("registration proves the claim key", () => {
+  it("signs the server's challenge with the claim key (DGREG), and the server verifies it", async () => {
+    const t = setup();
+    await t.signer.unlock("x");
+    const [challenge, created] = t.server.calls.slice(0, 2);
+    expect(`${challenge.method} ${challenge.path}`).toBe("GET readers/challenge");
+    expect(challenge.headers["X-Dropgate-Publisher"]).toBe("pub_a");
+    expect(created.body).toEqual({
+      claim_public_key: await t.keyring.publicKeyHex("claim"),
+      challenge: expect.stringMatching(/^rch_/),
+      proof: expect.stringMatching(/^[0-9A-F]{128}$/),
+    });
+  });
+
+  it("asks for a fresh challenge once when the first was used or expired", async () => {
+    const t = setup();
+    const original = t.server.routes["POST readers"];
+    let refused = 0;
+    t.server.routes["POST readers"] = (call, calls) =>
+      refused++ === 0 ? [409, errorBody("registration_challenge_used")] : original(call, calls);
+    await t.signer.unlock("x");
+    expect(paths(t.server.calls).slice(0, 4)).toEqual([
+      "GET readers/challenge",
+      "POST readers",
+      "GET readers/challenge",
+      "POST readers",
+    ]);
+  });
+
+  it("a refused proof is an error, and no reader is kept", async () => {
+    const t = setup();
+    t.server.routes["POST readers"] = [422, errorBody("claim_key_proof_invalid")];
+    await expect(t.signer.unlock("x")).rejects.toMatchObject({ code: "claim_key_proof_invalid" });
+    expect(await t.store.get("reader")).toBeUndefined();
+  });
+});
+
+describe("a pending channel is never forgotten", () => {
+  const creates = (t) => t.server.calls.filter((c) => c.path === "wallet/prepare" && c.body.kind === "channel_create");
+
+  it("202 for longer than the frame waits: the unlock stops with channel_pending, and no second channel is opened", async () => {
+    const t = setup({ answers: [true] });
+    t.server.state.submit = "pending";
+    t.server.state.validateAfterPolls = 10_000;
+    await expect(t.signer.unlock("x")).rejects.toMatchObject({ code: "channel_pending" });
+    expect(await t.store.get(PENDING_KEY)).toMatchObject({ amountDrops: "1000000" });
+    // the next click: still pending, so no new confirmation and no second deposit
+    await expect(t.signer.unlock("x")).rejects.toMatchObject({ code: "channel_pending" });
+    expect(creates(t)).toHaveLength(1);
+    expect(t.ui.asked).toHaveLength(1);
+    // once the ledger validated it, the next unlock registers it and pays from it
+    t.server.state.validateAfterPolls = 0;
+    await expect(t.signer.unlock("x")).rejects.toMatchObject({ code: "channel_pending" }); // validated just now
+    const paid = await t.signer.unlock("x");
+    expect(paid.amountDrops).toBe(200_000);
+    expect(creates(t)).toHaveLength(1);
+    expect(t.server.state.accepted).toEqual([expect.objectContaining({ channel_id: CHANNEL_IDS[0] })]);
+    expect(await t.store.get(PENDING_KEY)).toBeUndefined();
+  });
+
+  it("hello resumes it in the background and tells the page", async () => {
+    const t = setup({ answers: [true] });
+    t.server.state.submit = "lost"; // applied, but the answer never came
+    await expect(t.signer.unlock("x")).rejects.toMatchObject({ code: "network_error" });
+    expect(await t.store.get("channel")).toBeUndefined();
+    const hello = await t.signer.hello();
+    expect(hello.reader).toBe(true);
+    for (let i = 0; i < 50 && !(await t.store.get("channel")); i++) await new Promise((r) => setTimeout(r, 1));
+    expect(await t.store.get("channel")).toBe(CHANNEL_IDS[0]);
+    expect(t.events.at(-1)).toMatchObject({ type: "channel", channel: { channelId: CHANNEL_IDS[0], status: "open" } });
+    // and the unlock pays from it without asking again
+    expect((await t.signer.unlock("x")).amountDrops).toBe(200_000);
+    expect(creates(t)).toHaveLength(1);
+  });
+
+  it("a channel the site refuses is offered for recovery in the reading wallet, and closeChannel recovers it", async () => {
+    const t = setup({ answers: [true] });
+    t.server.state.submit = "lost";
+    await expect(t.signer.unlock("x")).rejects.toMatchObject({ code: "network_error" });
+    t.server.state.channels.get(CHANNEL_IDS[0]).owner = "rdt_attacker";
+    // the next unlock finds it stranded and opens a new channel (after a click)
+    t.server.state.submit = "validated";
+    t.ui.answers.push(true);
+    expect((await t.signer.unlock("x")).amountDrops).toBe(200_000);
+    expect(creates(t)).toHaveLength(2);
+    const s = await t.signer.status();
+    expect(s.channel.channelId).toBe(CHANNEL_IDS[1]);
+    // the reading wallet lists it and recovers it by its source's close
+    t.ui.answers.push({ action: "recover" }, true);
+    await t.signer.setCap();
+    const settings = t.ui.asked.find((a) => a.title === "settings");
+    expect(settings.summary.stranded).toEqual([expect.objectContaining({ channelId: CHANNEL_IDS[0], reason: "channel_taken" })]);
+    expect(t.ui.asked.at(-1).title).toMatch(/Recover the deposit/);
+    const close = t.server.calls.filter((c) => c.path === "wallet/prepare").at(-1).body;
+    expect(close).toMatchObject({ kind: "channel_close", channel_id: CHANNEL_IDS[0] });
+    expect(t.server.state.channels.get(CHANNEL_IDS[0]).status).toBe("closing");
   });
 });

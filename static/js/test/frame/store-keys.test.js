@@ -1,8 +1,8 @@
 import { IDBFactory } from "fake-indexeddb";
 import { describe, expect, it } from "vitest";
-import { createKeyring } from "../../src/frame/keys.js";
+import { createKeyring, registrationMessage } from "../../src/frame/keys.js";
 import { memoryStore, openIdbStore } from "../../src/frame/store.js";
-import { hexToBytes } from "../../src/shared/bytes.js";
+import { bytesToHex, hexToBytes } from "../../src/shared/bytes.js";
 
 describe("IndexedDB store", () => {
   it("gets, sets, deletes, and keeps publishers apart", async () => {
@@ -96,5 +96,18 @@ describe("keys", () => {
       ["verify"],
     );
     expect(await crypto.subtle.verify({ name: "Ed25519" }, pub, hexToBytes(signature), data)).toBe(true);
+  });
+});
+
+describe("registration message", () => {
+  it("is DGREG\\0, the publisher, \\0, the challenge, \\0, then the key's 33 bytes", () => {
+    const hex = bytesToHex;
+    const key = `ED${"AB".repeat(32)}`;
+    const challenge = `rch_1800000000_${"0f".repeat(16)}_${"a1".repeat(16)}`;
+    const ascii = (text) => hex(new TextEncoder().encode(text));
+    expect(hex(registrationMessage("pub_a", challenge, key))).toBe(`444752454700${ascii("pub_a")}00${ascii(challenge)}00${key}`);
+    expect(() => registrationMessage("someone", challenge, key)).toThrow(TypeError);
+    expect(() => registrationMessage("pub_a", "rch_1", key)).toThrow(TypeError);
+    expect(() => registrationMessage("pub_a", challenge, "ED00")).toThrow(TypeError);
   });
 });

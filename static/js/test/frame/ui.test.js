@@ -137,6 +137,22 @@ describe("frame UI", () => {
     expect(await without).toBeNull();
   });
 
+  it("settings offer to recover the deposit of an unusable channel", async () => {
+    const { ui } = makeUI();
+    const stranded = [{ channelId: "AB".repeat(32), reason: "channel_taken" }];
+    const answer = ui.settings({ capDrops: 1n, spentDrops: 0n, channel: null, pendingChannel: true, stranded });
+    await flush();
+    expect($('[role="dialog"]').textContent).toContain("1 unusable channel to close");
+    expect($('[role="dialog"]').textContent).toContain("being confirmed");
+    $('button[data-frame-action="recover-channel"]').click();
+    expect(await answer).toEqual({ action: "recover" });
+    const none = ui.settings({ capDrops: 1n, spentDrops: 0n, channel: null });
+    await flush();
+    expect($('button[data-frame-action="recover-channel"]')).toBeNull();
+    $('button[data-paywall-action="cancel"]').click();
+    expect(await none).toBeNull();
+  });
+
   it("status line is a polite live region", () => {
     const { ui } = makeUI();
     ui.renderStatus({ capDrops: 2_000_000n, spentDrops: 350_000n, channel: null });

@@ -1,6 +1,7 @@
 /**
- * XRP Ledger classic addresses from a public key, so the sandbox wallet knows its own account
- * and can check that the transaction the server prepared is for that account:
+ * XRP Ledger classic addresses from a public key (or an AccountID, and back), so the sandbox
+ * wallet knows its own account and can check that the transaction the server prepared is for
+ * that account:
  *   account id = RIPEMD-160(SHA-256(public key)), address = base58check(0x00 ‖ account id)
  * with the ledger's base58 alphabet. RIPEMD-160 is not in WebCrypto, hence the small
  * implementation below (written from the RIPEMD-160 specification).
@@ -115,13 +116,50 @@ async function sha256(subtle, bytes) {
   return new Uint8Array(await subtle.digest("SHA-256", bytes));
 }
 
+/** Base58 with the XRP Ledger's alphabet → bytes; a letter outside it throws. */
+export function base58Decode(text) {
+  if (typeof text !== "string") throw new TypeError("expected base58 text");
+  let n = 0n;
+  for (const ch of text) {
+    const digit = ALPHABET.indexOf(ch);
+    if (digit < 0) throw new TypeError("not base58 (XRP Ledger alphabet)");
+    n = n * 58n + BigInt(digit);
+  }
+  const body = [];
+  while (n > 0n) {
+    body.unshift(Number(n & 0xffn));
+    n >>= 8n;
+  }
+  let zeros = 0;
+  while (zeros < text.length && text[zeros] === ALPHABET[0]) zeros++;
+  return new Uint8Array([...new Array(zeros).fill(0), ...body]);
+}
+
+/** The classic address (`r…`) of a 20-byte AccountID: base58check(0x00 ‖ account id). */
+export async function encodeAccountId(accountId, subtle = globalThis.crypto.subtle) {
+  const id = toBytes(accountId);
+  if (id.length !== 20) throw new TypeError("an AccountID is 20 bytes");
+  const payload = concatBytes(new Uint8Array([0x00]), id);
+  const check = (await sha256(subtle, await sha256(subtle, payload))).subarray(0, 4);
+  return base58Encode(concatBytes(payload, check));
+}
+
+/** A classic address (`r…`) → its 20-byte AccountID; throws unless the checksum holds. */
+export async function decodeAddress(address, subtle = globalThis.crypto.subtle) {
+  if (typeof address !== "string" || !/^r[1-9A-HJ-NP-Za-km-z]{24,34}$/.test(address)) {
+    throw new TypeError("not a classic address");
+  }
+  const raw = base58Decode(address);
+  if (raw.length !== 25 || raw[0] !== 0x00) throw new TypeError("not a classic address");
+  const check = (await sha256(subtle, await sha256(subtle, raw.subarray(0, 21)))).subarray(0, 4);
+  if (check.some((b, i) => b !== raw[21 + i])) throw new TypeError("the address's checksum is wrong");
+  return raw.slice(1, 21);
+}
+
 /** The classic address (`r…`) of a 33-byte public key given as hex (`ED…`, `02…`, `03…`). */
 export async function classicAddress(publicKeyHex, subtle = globalThis.crypto.subtle) {
   if (!/^(ED|02|03)[0-9A-F]{64}$/i.test(publicKeyHex)) {
     throw new TypeError("expected a 33-byte public key in hex");
   }
-  const accountId = ripemd160(await sha256(subtle, hexToBytes(publicKeyHex)));
-  const payload = concatBytes(new Uint8Array([0x00]), accountId);
-  const check = (await sha256(subtle, await sha256(subtle, payload))).subarray(0, 4);
-  return base58Encode(concatBytes(payload, check));
+  return encodeAccountId(ripemd160(await sha256(subtle, hexToBytes(publicKeyHex))), subtle);
 }
