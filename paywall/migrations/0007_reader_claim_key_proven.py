@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('paywall', '0003_readerkeyrotation'),
+        ('paywall', '0006_content_deliveries_append_only'),
     ]
 
     operations = [
