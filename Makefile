@@ -16,8 +16,9 @@ PYTHON ?= $(shell for c in $(PYTHON_CANDIDATES); do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; \
 	done)
 
-# Debian packages the suite needs: Chromium for browser tests, SoftHSM2 for the HSM keystore.
-SYSTEM_PACKAGES ?= chromium softhsm2
+# Debian packages the suite needs: Chromium for browser tests, SoftHSM2 for the HSM keystore,
+# redis-server for the Redis tests of a run that has no REDIS_URL (a private one on a free port).
+SYSTEM_PACKAGES ?= chromium softhsm2 redis-server
 
 JS_DIR := static/js
 MYPY_TARGETS := paywall channels_app fraud disputes compliance
