@@ -111,7 +111,9 @@ format: venv
 js-test: js
 	@if [ -f $(JS_DIR)/package.json ]; then cd $(JS_DIR) && npm test --silent; fi
 
-test: venv system-deps js js-test
+# SDK=0 skips building and unit-testing the SDK first (CI does both once, before its suites).
+SDK ?= 1
+test: venv system-deps $(if $(filter 0,$(SDK)),,js js-test)
 	DROPGATE_DATA_DIR="$${DROPGATE_DATA_DIR:-$(TEST_DATA_DIR)}" \
 	DROPGATE_SECRETS_DIR="$${DROPGATE_SECRETS_DIR:-$(TEST_SECRETS_DIR)}" \
 	$(VENV_PY) -m pytest $(PYTEST_ARGS)
