@@ -30,7 +30,6 @@ from fraud.services.telemetry import (
     SessionState,
     batch_limits,
     telemetry_batch_apply,
-    telemetry_open_allowed,
     telemetry_reject,
     telemetry_session_open,
     telemetry_session_persist,
@@ -80,18 +79,17 @@ class TelemetryConsumer(AsyncWebsocketConsumer):
             await self._reject(BatchRejected("origin", "origin or publisher"))
             return
         client = self.scope.get("client") or ("", 0)
-        if not resume and not await database_sync_to_async(telemetry_open_allowed)(
-            client_ip=str(client[0] or "")
-        ):
-            await self._reject(BatchRejected("too_fast", "sessions per address"))
+        try:
+            self.state = await database_sync_to_async(telemetry_session_open)(
+                publisher_ref=publisher,
+                resume=resume if _SESSION_RE.fullmatch(resume) else None,
+                user_agent=headers.get(b"user-agent", b"").decode("latin-1"),
+                client_ip=str(client[0] or ""),
+                accept_language=headers.get(b"accept-language", b"").decode("latin-1")[:256],
+            )
+        except BatchRejected as exc:
+            await self._reject(exc)
             return
-        self.state = await database_sync_to_async(telemetry_session_open)(
-            publisher_ref=publisher,
-            resume=resume if _SESSION_RE.fullmatch(resume) else None,
-            user_agent=headers.get(b"user-agent", b"").decode("latin-1"),
-            client_ip=str(client[0] or ""),
-            accept_language=headers.get(b"accept-language", b"").decode("latin-1")[:256],
-        )
         self._tokens = float(self.limits.burst)
         self._refilled_at = time.monotonic()
         await self.send_json(

@@ -141,6 +141,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "paywall.errors.DatabaseUnavailableMiddleware",
+    "paywall.middleware.ApiRequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -371,7 +372,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # UTF-8 JSON only, bounded in size and depth (paywall.parsers); never the client's charset.
+    "DEFAULT_PARSER_CLASSES": ["paywall.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "paywall.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "reader": env_str("DROPGATE_THROTTLE_READER", "600/min"),

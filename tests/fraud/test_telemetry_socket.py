@@ -274,6 +274,64 @@ def test_one_address_opening_too_many_sessions_is_closed_4429(publisher, setting
     assert telemetry_rejections() == {"too_fast": 1}
 
 
+@pytest.mark.parametrize(
+    "session",
+    [
+        "tls_" + "A" * 22,  # well-formed but unknown
+        "not-a-session-id",  # malformed
+        "x",
+        "tls_" + "%" * 30,
+    ],
+)
+def test_an_unknown_or_malformed_session_id_still_counts_against_the_address(
+    publisher, settings, session: str
+) -> None:
+    # Given an address allowed 3 new sessions a minute
+    settings.DROPGATE_TELEMETRY_SESSIONS_PER_IP_MINUTE = 3
+    cache.clear()
+
+    async def scenario() -> list[int | None]:
+        codes: list[int | None] = []
+        for _ in range(6):
+            # When it connects with a `session` that names no resumable session
+            comm = socket(publisher.key, session=session)
+            connected, _ = await comm.connect()
+            assert connected
+            first = await comm.receive_output(5)
+            codes.append(
+                int(first.get("code", 1000)) if first["type"] == "websocket.close" else None
+            )
+            await comm.disconnect()
+        return codes
+
+    # Then only 3 sessions were created and the rest were closed 4429
+    assert run(scenario) == [None, None, None, 4429, 4429, 4429]
+    assert TelemetrySession.objects.count() == 3
+
+
+def test_resuming_a_real_session_is_not_limited_per_address(publisher, settings) -> None:
+    # Given an address that used up its new sessions
+    settings.DROPGATE_TELEMETRY_SESSIONS_PER_IP_MINUTE = 1
+    cache.clear()
+
+    async def scenario() -> list[str]:
+        first = socket(publisher.key)
+        session = (await hello(first))["session"]
+        await first.disconnect()
+        resumed = []
+        for _ in range(3):
+            # When it resumes its own session
+            again = socket(publisher.key, session=session)
+            resumed.append((await hello(again))["session"])
+            await again.disconnect()
+        return [session, *resumed]
+
+    # Then each reconnect resumes it: the limit is for new rows only
+    ids = run(scenario)
+    assert len(set(ids)) == 1
+    assert TelemetrySession.objects.count() == 1
+
+
 def test_a_resumed_session_keeps_its_id_and_record(publisher, fast) -> None:
     async def scenario() -> tuple[str, str, int]:
         first = socket(publisher.key)
