@@ -7,6 +7,7 @@ and the sandbox ledger. Production sets DATABASE_URL, REDIS_URL, CELERY_BROKER_U
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -365,6 +366,20 @@ if DROPGATE_CHANNEL_CANCEL_AFTER_DAYS * 86_400 < DROPGATE_CLOSE_SAFETY_MARGIN_SE
 DROPGATE_FAUCET_DROPS = env_int("DROPGATE_FAUCET_DROPS", 50_000_000)
 DROPGATE_WALLET_SUBMIT_WAIT_SECONDS = float(env_str("DROPGATE_WALLET_SUBMIT_WAIT_SECONDS", "15"))
 DROPGATE_WS_MAX_MESSAGE_BYTES = env_int("DROPGATE_WS_MAX_MESSAGE_BYTES", 16_384)
+
+# --- Client addresses behind proxies -----------------------------------------------------------
+# Proxies (CIDR blocks or addresses) whose X-Forwarded-For is believed: the client is then the
+# rightmost hop that is not one of them (channels_app.client_address). Empty: the peer's address
+# is the client's, whatever the headers say. Run the ASGI server without its own proxy-header
+# handling (`manage.py serve` does), so this is the only place that decides.
+DROPGATE_TRUSTED_PROXIES = env_list("DROPGATE_TRUSTED_PROXIES", "")
+for _proxy in DROPGATE_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"DROPGATE_TRUSTED_PROXIES: not an address or CIDR block: {_proxy!r}"
+        ) from None
 
 # --- HTTP API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {

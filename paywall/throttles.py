@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from channels_app.client_address import client_address_of_meta
 from paywall.models import PublisherApiKey, Reader
 
 __all__ = ["IPRateThrottle", "PublisherRateThrottle", "ReaderRateThrottle"]
@@ -26,14 +27,13 @@ class _ScopedThrottle(SimpleRateThrottle):
         return None if rate is None else str(rate)
 
     def get_ident(self, request: Request) -> str:
-        """REMOTE_ADDR unless NUM_PROXIES says how many proxies to trust in X-Forwarded-For.
+        """The client's address: REMOTE_ADDR, or behind DROPGATE_TRUSTED_PROXIES the rightmost
+        untrusted X-Forwarded-For hop (channels_app.client_address).
 
         DRF's default would trust a client-supplied X-Forwarded-For when NUM_PROXIES is
         unset, which lets a client pick a fresh identity per request.
         """
-        if api_settings.NUM_PROXIES is None:
-            return str(request.META.get("REMOTE_ADDR", ""))
-        return str(super().get_ident(request))
+        return client_address_of_meta(request.META)
 
     def cache_key_for(self, ident: str) -> str:
         return self.cache_format % {"scope": self.scope, "ident": ident}
