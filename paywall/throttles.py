@@ -16,7 +16,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from channels_app.client_address import client_address_of_meta
 from paywall.models import PublisherApiKey, Reader
 
-__all__ = ["IPRateThrottle", "PublisherRateThrottle", "ReaderRateThrottle"]
+__all__ = ["IPRateThrottle", "PublisherRateThrottle", "ReaderRateThrottle", "ReadyzRateThrottle"]
 
 
 class _ScopedThrottle(SimpleRateThrottle):
@@ -66,3 +66,12 @@ class PublisherRateThrottle(_ScopedThrottle):
         if not isinstance(request.auth, PublisherApiKey):
             return None
         return self.cache_key_for(str(request.auth.publisher_id))
+
+
+class ReadyzRateThrottle(_ScopedThrottle):
+    """/readyz per client address: each call costs a database, cache and ledger round trip."""
+
+    scope = "readyz"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        return self.cache_key_for(self.get_ident(request))
