@@ -24,6 +24,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from channels_app.client_address import client_address_of_scope
 from fraud.exceptions import CLOSE_ORIGIN, BatchRejected
 from fraud.services.challenges import challenge_verify
 from fraud.services.telemetry import (
@@ -78,13 +79,12 @@ class TelemetryConsumer(AsyncWebsocketConsumer):
         if not allowed:
             await self._reject(BatchRejected("origin", "origin or publisher"))
             return
-        client = self.scope.get("client") or ("", 0)
         try:
             self.state = await database_sync_to_async(telemetry_session_open)(
                 publisher_ref=publisher,
                 resume=resume if _SESSION_RE.fullmatch(resume) else None,
                 user_agent=headers.get(b"user-agent", b"").decode("latin-1"),
-                client_ip=str(client[0] or ""),
+                client_ip=client_address_of_scope(self.scope),
                 accept_language=headers.get(b"accept-language", b"").decode("latin-1")[:256],
             )
         except BatchRejected as exc:

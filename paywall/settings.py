@@ -7,6 +7,7 @@ and the sandbox ledger. Production sets DATABASE_URL, REDIS_URL, CELERY_BROKER_U
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -366,6 +367,26 @@ DROPGATE_FAUCET_DROPS = env_int("DROPGATE_FAUCET_DROPS", 50_000_000)
 DROPGATE_WALLET_SUBMIT_WAIT_SECONDS = float(env_str("DROPGATE_WALLET_SUBMIT_WAIT_SECONDS", "15"))
 DROPGATE_WS_MAX_MESSAGE_BYTES = env_int("DROPGATE_WS_MAX_MESSAGE_BYTES", 16_384)
 
+# --- Health ------------------------------------------------------------------------------------
+# /readyz answers bare (ok, or 503 with a code) to anyone; the details (each check, the
+# watchtower's channel ids and integrity violations) need `Authorization: Bearer <this>`.
+# Empty: the details are never shown.
+DROPGATE_READYZ_TOKEN = env_str("DROPGATE_READYZ_TOKEN", "")
+
+# --- Client addresses behind proxies -----------------------------------------------------------
+# Proxies (CIDR blocks or addresses) whose X-Forwarded-For is believed: the client is then the
+# rightmost hop that is not one of them (channels_app.client_address). Empty: the peer's address
+# is the client's, whatever the headers say. Run the ASGI server without its own proxy-header
+# handling (`manage.py serve` does), so this is the only place that decides.
+DROPGATE_TRUSTED_PROXIES = env_list("DROPGATE_TRUSTED_PROXIES", "")
+for _proxy in DROPGATE_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"DROPGATE_TRUSTED_PROXIES: not an address or CIDR block: {_proxy!r}"
+        ) from None
+
 # --- HTTP API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -379,6 +400,7 @@ REST_FRAMEWORK = {
         "reader": env_str("DROPGATE_THROTTLE_READER", "600/min"),
         "anon": env_str("DROPGATE_THROTTLE_ANON", "300/min"),
         "publisher": env_str("DROPGATE_THROTTLE_PUBLISHER", "1200/min"),
+        "readyz": env_str("DROPGATE_THROTTLE_READYZ", "120/min"),
     },
     "UNAUTHENTICATED_USER": None,
 }
