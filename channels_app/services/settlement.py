@@ -30,7 +30,7 @@ from channels_app.models import (
     Settlement,
     SettlementStatus,
 )
-from channels_app.selectors import highest_claim
+from channels_app.selectors import channel_with_highest_claim
 from channels_app.services.channels import channel_sync
 from channels_app.services.journal import credit, debit, journal_post
 
@@ -218,7 +218,8 @@ def settlement_run(
         )
     if channel.status == ChannelStatus.CLOSED:
         return SettlementOutcome(channel.channel_id, "closed", channel.ledger_balance_drops)
-    claim = highest_claim(channel)
+    # Fresh, with its highest claim under one lock: claims keep arriving while this runs.
+    channel, claim = channel_with_highest_claim(channel_pk=channel.pk)
     redeemable = claim is not None and claim.amount_drops > channel.ledger_balance_drops
     if not redeemable and not close:
         return SettlementOutcome(channel.channel_id, "nothing_to_do", channel.ledger_balance_drops)
