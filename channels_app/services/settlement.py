@@ -21,6 +21,7 @@ from xrpl.models.transactions import PaymentChannelClaim, PaymentChannelClaimFla
 
 from channels_app import ledger
 from channels_app.crashpoints import crash_point
+from channels_app.enqueue import enqueue_on_commit
 from channels_app.keys.services import platform_address, settlement_sign
 from channels_app.models import (
     IN_FLIGHT,
@@ -249,7 +250,7 @@ def settlement_close_request(*, channel_id: str, reason: str) -> None:
     from channels_app.tasks import settle_channel  # the tasks module imports this one
 
     channel_pk = Channel.objects.values_list("pk", flat=True).get(channel_id=channel_id.upper())
-    settle_channel.delay_on_commit(channel_pk, reason, True)
+    enqueue_on_commit(settle_channel, channel_pk, reason, True)
 
 
 def _await(
