@@ -194,6 +194,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": env_int("DATABASE_POOL_MAX_SIZE", 8),
         "timeout": float(env_str("DATABASE_POOL_TIMEOUT_SECONDS", "5")),
     }
+    # A pooled connection is checked as it is handed out: after PostgreSQL restarts, the
+    # connections it cut are replaced instead of failing the next requests.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, channel layer --------------------------------------------------------------------
