@@ -529,6 +529,21 @@ CELERY_BEAT_SCHEDULE["fraud-telemetry-purge"] = {
 DROPGATE_TELEMETRY_SESSIONS_PER_IP_MINUTE = env_int(
     "DROPGATE_TELEMETRY_SESSIONS_PER_IP_MINUTE", 120
 )
+# The largest websocket message the ASGI server itself accepts (`manage.py serve` passes it as
+# uvicorn's ws_max_size): a larger one is refused with close 1009 as it arrives, never buffered.
+# Above the consumers' own limits (which answer 4413), so a frame a little too large still gets
+# the protocol's code; by default 4x the larger of them.
+DROPGATE_WS_SERVER_MAX_BYTES = env_int(
+    "DROPGATE_WS_SERVER_MAX_BYTES",
+    4 * max(DROPGATE_WS_MAX_MESSAGE_BYTES, DROPGATE_TELEMETRY_MAX_BATCH_BYTES),
+)
+if DROPGATE_WS_SERVER_MAX_BYTES < max(
+    DROPGATE_WS_MAX_MESSAGE_BYTES, DROPGATE_TELEMETRY_MAX_BATCH_BYTES
+):
+    raise ImproperlyConfigured(
+        "DROPGATE_WS_SERVER_MAX_BYTES must be at least DROPGATE_WS_MAX_MESSAGE_BYTES and "
+        "DROPGATE_TELEMETRY_MAX_BATCH_BYTES."
+    )
 # Features and score are written to the database at most this often per session (and on close).
 DROPGATE_TELEMETRY_PERSIST_SECONDS = float(env_str("DROPGATE_TELEMETRY_PERSIST_SECONDS", "1"))
 DROPGATE_TELEMETRY_SESSION_TTL_SECONDS = env_int("DROPGATE_TELEMETRY_SESSION_TTL_SECONDS", 86_400)
