@@ -144,7 +144,8 @@ MIDDLEWARE = [
     "paywall.errors.DatabaseUnavailableMiddleware",
     "paywall.middleware.ApiRequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
+    # corsheaders' CorsMiddleware, run in a thread: its per-publisher check reads the database.
+    "paywall.cors.PublisherCorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
