@@ -21,7 +21,7 @@
  * - the signer frame is created at the first sign of intent — the pointer over, or focus in, a
  *   paywalled article (or a touch or press on one), an unlock or wallet click, a
  *   `window.Dropgate` call — or, for a returning reader (a mark this page stored when the frame
- *   said the reader exists), when the browser is idle after load: its hello then says the
+ *   said the reader exists, or after an unlock went to it), when the browser is idle after load: its hello then says the
  *   reader exists and the page asks it to `restore` the articles paid before, which unlock
  *   without a click, at 0. The mark holds nothing secret (keys, claims and the cap stay in the
  *   frame).
@@ -372,6 +372,7 @@ export function startPaywall({
   let lastView = null; // the frame's last {channel, capDrops}
   function onFrameEvent(msg) {
     if (msg.type === "channel") {
+      readerMark(true);
       showWallet({ capDrops: null, ...lastView, channel: msg.channel });
     }
   }
@@ -477,7 +478,6 @@ export function startPaywall({
         const amountDrops =
           Number.isSafeInteger(result.amountDrops) && result.amountDrops >= 0 ? result.amountDrops : 0;
         for (const entry of list) reveal(entry, result.html, amountDrops);
-        readerMark(true); // the frame holds a reader now: restore its articles on the next page
         return { article: slug, state: "unlocked", amountDrops, reason: null };
       } catch (err) {
         const [state, reason] = classifyError(err && err.code);
@@ -498,7 +498,10 @@ export function startPaywall({
     const fields = { article: slug };
     const session = telemetry && telemetry.session;
     if (session) fields.telemetrySession = session;
-    return h.request("unlock", fields);
+    // Paid, refused or failed, the frame most likely holds a reader now (it registers one to
+    // ask): the next page makes the frame when idle, to restore its articles or resume its
+    // pending channel. A wrong mark costs one early frame; the next hello removes it.
+    return h.request("unlock", fields).finally(() => readerMark(true));
   }
 
   /** Flush the telemetry (started now if a click came before idle time), within the bound. */

@@ -529,7 +529,7 @@ describe("returning readers", () => {
     expect(storage.data.has(MARK)).toBe(false);
   });
 
-  it("marks the reader after a paid unlock, and keeps working without storage", async () => {
+  it("marks the reader after an unlock went to the frame, paid or not, and keeps working without storage", async () => {
     const { storage } = start({
       handlers: { unlock: ({ article: slug }) => ({ article: slug, amountDrops: 100000, html: "<p>Bees.</p>" }) },
     });
@@ -537,6 +537,20 @@ describe("returning readers", () => {
     button("city-bees").click();
     await flush(30);
     expect(storage.data.get(MARK)).toBe("1");
+    document.body.innerHTML = "";
+    delete window.Dropgate;
+    const failed = start({
+      handlers: {
+        unlock: () => {
+          throw new FrameRequestError("network_error", "the answer was lost");
+        },
+      },
+    });
+    await flush(30);
+    button("city-bees").click();
+    await flush(30);
+    expect(article("city-bees").getAttribute("data-paywall-state")).toBe("error");
+    expect(failed.storage.data.get(MARK)).toBe("1"); // e.g. a pending channel to resume
     document.body.innerHTML = "";
     delete window.Dropgate;
     const script = page();
