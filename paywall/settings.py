@@ -117,7 +117,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],test
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "paywall.admin_apps.DropgateAdminConfig",
+    "ops.admin_apps.DropgateAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -136,6 +136,7 @@ INSTALLED_APPS = [
     "disputes",
     "compliance",
     "paywall",
+    "ops",
 ]
 
 MIDDLEWARE = [
