@@ -118,7 +118,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],test
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "paywall.admin_apps.DropgateAdminConfig",
+    "ops.admin_apps.DropgateAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -137,6 +137,7 @@ INSTALLED_APPS = [
     "disputes",
     "compliance",
     "paywall",
+    "ops",
 ]
 
 MIDDLEWARE = [
