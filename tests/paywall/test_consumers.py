@@ -18,6 +18,7 @@ from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
 
 from channels_app.models import Channel, Claim
+from compliance.models import DecisionRecord
 from paywall.asgi import application
 from paywall.consumers import ReaderConsumer
 from paywall.models import Unlock
@@ -306,9 +307,7 @@ def test_an_unlock_with_a_claim_pays_and_a_repeat_reenters_at_zero(site) -> None
 
 def test_the_evidence_sent_over_the_socket_decides_the_country_and_tax(site) -> None:
     # Given an authenticated socket (the frame sends its evidence with each unlock)
-    from compliance.models import DecisionRecord
-
-    publisher, article, reader, token, key, channel = site
+    publisher, article, _reader, token, key, channel = site
 
     async def scenario() -> Any:
         comm = communicator()
