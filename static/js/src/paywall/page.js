@@ -48,6 +48,8 @@ const BLOCKED_REASONS = {
   cancelled: "cancelled",
   channel_exhausted: "channel_exhausted",
   velocity_limited: "risk",
+  jurisdiction_blocked: "jurisdiction",
+  reader_limit_reached: "limit",
 };
 
 /** A reply's error code → [state, reason]. */
@@ -661,6 +663,8 @@ export function startPaywall({
     topUp: () => walletAction("topUp"),
     closeChannel: () => walletAction("closeChannel"),
     rotateClaimKey: () => walletAction("rotateClaimKey"),
+    // "Report a problem": the form opens in the signer frame, which files it on the reader's click.
+    dispute: (slug, { reason, message } = {}) => frame().then((h) => h.request("dispute", { article: slug, reason, message })),
   });
   Object.defineProperty(win, "Dropgate", { value: api, configurable: true, enumerable: false, writable: false });
 

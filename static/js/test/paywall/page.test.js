@@ -208,6 +208,15 @@ describe("page script", () => {
     expect(button("harbour-tides").hasAttribute("aria-disabled")).toBe(false); // the reader may try again
   });
 
+  it("Dropgate.dispute asks the frame to open its Report a problem form for the article", async () => {
+    const filed = { id: 3, article: "harbour-tides", reason: "accidental", status: "won_by_reader", outcome: "reader", refundDrops: 100 };
+    const { frame } = start({ handlers: { dispute: () => filed } });
+    expect(await window.Dropgate.dispute("harbour-tides", { reason: "accidental", message: "m" })).toEqual(filed);
+    expect(frame.requests.filter((r) => r.type === "dispute")).toEqual([
+      { type: "dispute", article: "harbour-tides", reason: "accidental", message: "m" },
+    ]);
+  });
+
   it("exposes window.Dropgate", async () => {
     const { frame } = start({ handlers: { status: () => ({ channel: null, capDrops: 1 }), setCap: () => ({ capDrops: 5 }), topUp: () => ({}), closeChannel: () => ({}), rotateClaimKey: () => ({ claimPublicKey: "ED00", closingChannels: [] }) } });
     expect(window.Dropgate.version).toBe("0.3.0");
@@ -620,7 +629,9 @@ describe("classifyError", () => {
     expect(classifyError("cap_exceeded")).toEqual(["blocked", "cap"]);
     expect(classifyError("fraud_suspected")).toEqual(["blocked", "risk"]);
     expect(classifyError("sanctions_hit")).toEqual(["blocked", "compliance"]);
-    expect(classifyError("jurisdiction_blocked")).toEqual(["blocked", "compliance"]);
+    expect(classifyError("jurisdiction_blocked")).toEqual(["blocked", "jurisdiction"]);
+    expect(classifyError("reader_limit_reached")).toEqual(["blocked", "limit"]);
+    expect(classifyError("jurisdiction_unknown")).toEqual(["blocked", "compliance"]);
     expect(classifyError("claim_underpaid")).toEqual(["error", "claim_underpaid"]);
     expect(classifyError(undefined)).toEqual(["error", "internal_error"]);
   });
