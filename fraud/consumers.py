@@ -66,9 +66,12 @@ def _origin_allowed(publisher_ref: str, origin: str) -> bool:
 class TelemetryConsumer(AsyncWebsocketConsumer):
     """One page's telemetry. State: the session, its accumulators and a token bucket."""
 
-    # No channel layer: nothing is ever sent to this socket from elsewhere, and subscribing
-    # would tie every open socket to Redis (a Redis restart used to crash them all).
-    channel_layer_alias = "__telemetry_uses_no_channel_layer__"
+    # No channel layer: this socket takes no messages from groups or other processes, and a
+    # subscription would hold a blocking Redis read per connection (BZPOPMIN), whose timeouts
+    # ended sockets with an unhandled error (found by the websocket and faults harnesses). An alias that is
+    # not configured makes Channels skip the layer.
+    channel_layer_alias = "dropgate-no-channel-layer"
+
     state: SessionState | None = None
     limits: BatchLimits
     closing: bool = False
