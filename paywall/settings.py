@@ -7,6 +7,7 @@ and the sandbox ledger. Production sets DATABASE_URL, REDIS_URL, CELERY_BROKER_U
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -142,8 +143,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "paywall.errors.DatabaseUnavailableMiddleware",
+    "paywall.middleware.ApiRequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
+    # corsheaders' CorsMiddleware, run in a thread: its per-publisher check reads the database.
+    "paywall.cors.PublisherCorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -193,6 +196,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": env_int("DATABASE_POOL_MAX_SIZE", 8),
         "timeout": float(env_str("DATABASE_POOL_TIMEOUT_SECONDS", "5")),
     }
+    # A pooled connection is checked as it is handed out: after PostgreSQL restarts, the
+    # connections it cut are replaced instead of failing the next requests.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, channel layer --------------------------------------------------------------------
@@ -366,18 +372,40 @@ DROPGATE_FAUCET_DROPS = env_int("DROPGATE_FAUCET_DROPS", 50_000_000)
 DROPGATE_WALLET_SUBMIT_WAIT_SECONDS = float(env_str("DROPGATE_WALLET_SUBMIT_WAIT_SECONDS", "15"))
 DROPGATE_WS_MAX_MESSAGE_BYTES = env_int("DROPGATE_WS_MAX_MESSAGE_BYTES", 16_384)
 
+# --- Health ------------------------------------------------------------------------------------
+# /readyz answers bare (ok, or 503 with a code) to anyone; the details (each check, the
+# watchtower's channel ids and integrity violations) need `Authorization: Bearer <this>`.
+# Empty: the details are never shown.
+DROPGATE_READYZ_TOKEN = env_str("DROPGATE_READYZ_TOKEN", "")
+
+# --- Client addresses behind proxies -----------------------------------------------------------
+# Proxies (CIDR blocks or addresses) whose X-Forwarded-For is believed: the client is then the
+# rightmost hop that is not one of them (channels_app.client_address). Empty: the peer's address
+# is the client's, whatever the headers say. Run the ASGI server without its own proxy-header
+# handling (`manage.py serve` does), so this is the only place that decides.
+DROPGATE_TRUSTED_PROXIES = env_list("DROPGATE_TRUSTED_PROXIES", "")
+for _proxy in DROPGATE_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"DROPGATE_TRUSTED_PROXIES: not an address or CIDR block: {_proxy!r}"
+        ) from None
+
 # --- HTTP API --------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # UTF-8 JSON only, bounded in size and depth (paywall.parsers); never the client's charset.
+    "DEFAULT_PARSER_CLASSES": ["paywall.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "paywall.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "reader": env_str("DROPGATE_THROTTLE_READER", "600/min"),
         "anon": env_str("DROPGATE_THROTTLE_ANON", "300/min"),
         "publisher": env_str("DROPGATE_THROTTLE_PUBLISHER", "1200/min"),
+        "readyz": env_str("DROPGATE_THROTTLE_READYZ", "120/min"),
     },
     "UNAUTHENTICATED_USER": None,
 }
@@ -503,6 +531,21 @@ CELERY_BEAT_SCHEDULE["fraud-telemetry-purge"] = {
 DROPGATE_TELEMETRY_SESSIONS_PER_IP_MINUTE = env_int(
     "DROPGATE_TELEMETRY_SESSIONS_PER_IP_MINUTE", 120
 )
+# The largest websocket message the ASGI server itself accepts (`manage.py serve` passes it as
+# uvicorn's ws_max_size): a larger one is refused with close 1009 as it arrives, never buffered.
+# Above the consumers' own limits (which answer 4413), so a frame a little too large still gets
+# the protocol's code; by default 4x the larger of them.
+DROPGATE_WS_SERVER_MAX_BYTES = env_int(
+    "DROPGATE_WS_SERVER_MAX_BYTES",
+    4 * max(DROPGATE_WS_MAX_MESSAGE_BYTES, DROPGATE_TELEMETRY_MAX_BATCH_BYTES),
+)
+if DROPGATE_WS_SERVER_MAX_BYTES < max(
+    DROPGATE_WS_MAX_MESSAGE_BYTES, DROPGATE_TELEMETRY_MAX_BATCH_BYTES
+):
+    raise ImproperlyConfigured(
+        "DROPGATE_WS_SERVER_MAX_BYTES must be at least DROPGATE_WS_MAX_MESSAGE_BYTES and "
+        "DROPGATE_TELEMETRY_MAX_BATCH_BYTES."
+    )
 # Features and score are written to the database at most this often per session (and on close).
 DROPGATE_TELEMETRY_PERSIST_SECONDS = float(env_str("DROPGATE_TELEMETRY_PERSIST_SECONDS", "1"))
 DROPGATE_TELEMETRY_SESSION_TTL_SECONDS = env_int("DROPGATE_TELEMETRY_SESSION_TTL_SECONDS", 86_400)

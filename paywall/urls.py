@@ -20,5 +20,6 @@ urlpatterns = [
     path("", include(root_urlpatterns)),
 ]
 
+handler400 = "paywall.errors.bad_request"
 handler404 = "paywall.errors.not_found"
 handler500 = "paywall.errors.server_error"
