@@ -12,13 +12,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 # The drawing's own units (the SVG scales to the width of its box).
-WIDTH = 720
-HEIGHT = 220
-LEFT = 88  # room for the value axis' labels
+WIDTH = 480
+HEIGHT = 200
+LEFT = 76  # room for the value axis' labels
 RIGHT = 8
 TOP = 12
 BOTTOM = 28  # room for the category labels
-TICKS = 4  # gridlines above the baseline
+TICKS = 4  # at most, above the baseline
 BAR_GAP = 0.2  # of each slot
 
 
@@ -75,14 +75,21 @@ class BarChart:
 
 
 def nice_step(value: int) -> int:
-    """The smallest gridline step of 1, 2 or 5 times a power of ten whose TICKS steps reach `value`: the
-    axis then ends at step * TICKS, just above the largest bar, on round numbers."""
+    """The smallest gridline step of 1, 2 or 5 times a power of ten with which at most TICKS
+    steps reach `value`: the gridlines fall on round numbers."""
     magnitude = 1
     while True:
         for step in (magnitude, 2 * magnitude, 5 * magnitude):
             if step * TICKS >= value:
                 return step
         magnitude *= 10
+
+
+def axis_top(value: int) -> tuple[int, int]:
+    """(top, step): the axis ends at the first gridline at or above `value` (one step for
+    an empty chart), so the largest bar fills most of the plot."""
+    step = nice_step(value)
+    return max(step, -(-value // step) * step), step
 
 
 def bar_chart(
@@ -96,14 +103,14 @@ def bar_chart(
     label_every: int = 1,
     summary: str = "",
 ) -> BarChart:
-    """A bar per point, left to right, on an axis from zero to a nice ceiling of the largest
-    value. A nonzero value is never drawn thinner than one unit, so it never vanishes; a zero
-    has no height. Every `label_every`-th category is labelled under the axis, and the last.
-    `summary` opens the description, which then names the total and the largest bar."""
+    """A bar per point, left to right, on an axis from zero to the first round gridline at
+        or above the largest value (`axis_top`). A nonzero value is never drawn thinner than one unit, so it never vanishes; a zero
+        has no height. Every `label_every`-th category is labelled under the axis, counting back
+    from the last.
+        `summary` opens the description, which then names the total and the largest bar."""
     if not points:
         raise ValueError("a chart needs at least one point")
-    step = nice_step(max(point.value for point in points))
-    top_value = step * TICKS
+    top_value, step = axis_top(max(point.value for point in points))
     plot_height = HEIGHT - BOTTOM - TOP
     slot = (WIDTH - RIGHT - LEFT) / len(points)
     bars = []
@@ -127,13 +134,13 @@ def bar_chart(
             y=round(HEIGHT - BOTTOM - plot_height * index / TICKS, 2),
             text=value_text(step * index),
         )
-        for index in range(TICKS + 1)
+        for index in range(top_value // step + 1)
     )
     last = len(points) - 1
     labels = tuple(
         AxisLabel(x=round(LEFT + (index + 0.5) * slot, 2), text=point.label)
         for index, point in enumerate(points)
-        if index == last or (index % label_every == 0 and last - index >= label_every / 2)
+        if (last - index) % label_every == 0
     )
     total = sum(point.value for point in points)
     largest = max(points, key=lambda point: point.value)

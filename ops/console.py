@@ -183,7 +183,7 @@ def _charts(*, scope: Scope, now: datetime) -> tuple[BarChart, BarChart]:
         points=[Point(f"{bucket.start:%H:00}", bucket.unlocks) for bucket in hours],
         value_text=lambda value: f"{value:,}",
         label_every=3,
-        summary=f"Hours in {zone}, from {hours[0].start:%d %b %H:00} to now.",
+        summary=f"Hours in {zone}, from {hours[0].start.day} {hours[0].start:%b %H:00} to now.",
     )
     revenue_chart = bar_chart(
         slug="revenue-per-day",

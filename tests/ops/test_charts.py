@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ops.charts import HEIGHT, TICKS, TOP, Point, bar_chart, nice_step
+from ops.charts import HEIGHT, TICKS, TOP, Point, axis_top, bar_chart, nice_step
 from ops.formatting import duration_text, xrp_text
 
 
@@ -12,9 +12,17 @@ from ops.formatting import duration_text, xrp_text
     ("largest", "step"),
     [(0, 1), (1, 1), (4, 1), (5, 2), (8, 2), (9, 5), (20, 5), (21, 10), (399, 100), (401, 200)],
 )
-def test_the_axis_ends_on_a_round_number_just_above_the_largest_value(largest, step) -> None:
+def test_gridlines_fall_on_round_numbers_at_most_four_of_them(largest, step) -> None:
     assert nice_step(largest) == step
     assert step * TICKS >= largest
+
+
+@pytest.mark.parametrize(
+    ("largest", "top"),
+    [(0, 1), (1, 1), (3, 3), (5, 6), (7, 8), (9, 10), (21, 30), (401, 600), (600_000, 600_000)],
+)
+def test_the_axis_ends_at_the_first_gridline_at_or_above_the_largest_value(largest, top) -> None:
+    assert axis_top(largest)[0] == top
 
 
 def chart(values: list[int], **kwargs):
@@ -91,3 +99,8 @@ def test_xrp_is_exact(drops, text) -> None:
 )
 def test_durations(seconds, text) -> None:
     assert duration_text(seconds) == text
+
+
+def test_labels_count_back_from_the_last_so_they_never_crowd_it() -> None:
+    drawn = chart([1] * 24, label_every=3)
+    assert [label.text for label in drawn.labels] == [f"{h:02d}:00" for h in range(2, 24, 3)]
