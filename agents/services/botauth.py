@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from django.core.cache import cache
 from django.db import transaction
 from http_message_signatures import HTTPMessageVerifier, HTTPSignatureKeyResolver, algorithms
 from http_message_signatures.exceptions import HTTPMessageSignaturesException, InvalidSignature
@@ -82,13 +83,30 @@ class _Message:
     headers: dict[str, str]
 
 
+_UA_TOKENS_CACHE_KEY = "dropgate:agents:crawler-ua-tokens"
+_UA_TOKENS_CACHE_SECONDS = 60
+
+
+def _ua_tokens() -> list[tuple[str, str]]:
+    """(operator name, lower-case User-Agent token) of every operator, cached for a minute:
+    it is asked on every request at the machine door."""
+    tokens = cache.get(_UA_TOKENS_CACHE_KEY)
+    if tokens is None:
+        tokens = [
+            (str(name), str(token).lower())
+            for name, token in CrawlerOperator.objects.exclude(user_agent_token="").values_list(
+                "name", "user_agent_token"
+            )
+        ]
+        cache.set(_UA_TOKENS_CACHE_KEY, tokens, _UA_TOKENS_CACHE_SECONDS)
+    return list(tokens)
+
+
 def _claimed_operator(user_agent: str) -> str:
     lowered = user_agent.lower()
-    for name, token in CrawlerOperator.objects.exclude(user_agent_token="").values_list(
-        "name", "user_agent_token"
-    ):
-        if token.lower() in lowered:
-            return str(name)
+    for name, token in _ua_tokens():
+        if token in lowered:
+            return name
     return ""
 
 

@@ -10,6 +10,14 @@ from paywall.services.pricing import price_quote
 from paywall.types import Drops
 
 
+def _article_price(article: Article) -> AgentPrice:
+    """The article's own price in drops. A drops price needs no rate (price_quote would look
+    one up only for the fiat equivalent, which an agent sale does not record)."""
+    if article.price_drops is not None:
+        return AgentPrice(drops=Drops(article.price_drops), basis="article")
+    return AgentPrice(drops=price_quote(article=article).drops, basis="article")
+
+
 def agent_price(*, article: Article, buyer: Buyer) -> AgentPrice:
     """The buyer's price for `article`, from the most specific rule:
 
@@ -30,9 +38,9 @@ def agent_price(*, article: Article, buyer: Buyer) -> AgentPrice:
                 return AgentPrice(drops=Drops(operator_policy.price_drops), basis="operator_policy")
             if policy is not None and policy.price_drops is not None:
                 return AgentPrice(drops=Drops(policy.price_drops), basis="agent_policy")
-            return AgentPrice(drops=price_quote(article=article).drops, basis="article")
+            return _article_price(article)
     if policy is not None and policy.access == AgentAccess.REFUSE:
         raise AgentsRefused()
     if policy is not None and policy.price_drops is not None:
         return AgentPrice(drops=Drops(policy.price_drops), basis="agent_policy")
-    return AgentPrice(drops=price_quote(article=article).drops, basis="article")
+    return _article_price(article)

@@ -27,7 +27,13 @@ from agents.types import Buyer, Offer, Sale
 from fraud.services.decisions import risk_decide
 from paywall import selectors
 from paywall.models import Article, ArticleContent
-from paywall.services.exceptions import ContentNotFound, RiskRefused, VelocityLimited
+from paywall.services.exceptions import (
+    ArticleNotFound,
+    ContentNotFound,
+    PublisherInactive,
+    RiskRefused,
+    VelocityLimited,
+)
 
 MAX_HEADER_CHARS = 16_384
 
@@ -49,11 +55,20 @@ class X402Required(AgentError):
 def article_for_sale(*, publisher_key: str, slug: str) -> tuple[Article, ArticleContent]:
     """The article and its paid body; ArticleNotFound, PublisherNotFound/Inactive, or
     ContentNotFound (nothing is sold that cannot be delivered)."""
-    publisher = selectors.publisher_get(key=publisher_key)
-    article = selectors.article_get(publisher=publisher, slug=slug)
-    content = ArticleContent.objects.filter(article=article).first()
-    if content is None:
-        raise ContentNotFound()
+    article = (
+        Article.objects.select_related("publisher", "content")
+        .filter(publisher__key=publisher_key, slug=slug)
+        .first()
+    )
+    if article is None:
+        selectors.publisher_get(key=publisher_key)  # PublisherNotFound / PublisherInactive
+        raise ArticleNotFound()
+    if not article.publisher.is_active:
+        raise PublisherInactive()
+    try:
+        content = article.content
+    except ArticleContent.DoesNotExist:
+        raise ContentNotFound() from None
     return article, content
 
 

@@ -57,3 +57,24 @@ def test_agent_revenue_reported_apart(client: Client, article: Any, platform: st
     assert response.json()["count"] == 0
     assert response.json()["gross_drops"] == "0"
     assert PRICE > 0
+
+
+def test_fiat_priced_article_is_offered_at_the_current_rate(
+    client: Client, article: Any, platform: str
+) -> None:
+    from decimal import Decimal
+
+    from tests.paywall.factories import make_article, make_rate
+
+    fiat = make_article(
+        article.publisher, slug="fiat-story", price_fiat=Decimal("0.05"), currency="USD"
+    )
+    missing = client.get(machine_url(fiat))
+    assert missing.status_code == 503
+    assert missing.json()["error"]["code"] == "exchange_rate_unavailable"
+    make_rate(currency="USD", rate="0.50")
+    offered = client.get(machine_url(fiat))
+    assert offered.status_code == 402
+    assert {r["amount"] for r in decode_header(offered["PAYMENT-REQUIRED"])["accepts"]} == {
+        "100000"
+    }
