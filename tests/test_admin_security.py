@@ -194,7 +194,12 @@ STANDARD_SITE_VIEWS = {
 
 
 # Admin views beyond the standard ones, each walked by a test below.
-WALKED_EXTRA_VIEWS = {"auth_user_password_change"}
+WALKED_EXTRA_VIEWS = {
+    "auth_user_password_change",
+    # tests/channels_app/payouts/test_approver_admin.py
+    "payouts_vaultaccount_signing",
+    "payouts_vaultaccount_signing_download",
+}
 
 
 def test_view_only_staff_cannot_set_a_password(rows: None) -> None:
