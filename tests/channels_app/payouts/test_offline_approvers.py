@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from xrpl.core.addresscodec import decode_classic_address
 from xrpl.core.binarycodec import encode, encode_for_multisigning
 from xrpl.core.keypairs import derive_classic_address
@@ -50,6 +51,7 @@ from channels_app.payouts.services.transfers import account_state
 from channels_app.payouts.services.vault import signer_list_read
 from channels_app.selectors import journal_balance
 from channels_app.services.platform import journal_reconcile
+from tests.admin_support import admin_client, staff_user
 from tests.channels_app.keys.helpers import steal
 from tests.channels_app.payouts.conftest import Earner, net, new_address
 from tests.channels_app.payouts.offline import Approver, cli, export, make_desk, register, upload
@@ -432,7 +434,26 @@ def test_replacing_an_approver_needs_the_current_quorum_and_the_new_list_pays(
     widened = tmp_path / "widened.json"
     widened.write_text(json.dumps({**listed, "signers": [*listed["signers"], dave.account]}))
     refused_with("approval_not_a_signer", dave.sign(widened))
-    assert upload(bob.sign(request_file)).status == SignerListChange.Status.COLLECTING
+    # (bob's comes in through the admin's signing page, as an approver with a second factor)
+    client = admin_client(
+        staff_user("bob", perms=["payouts.approve_payout", "paywall.view_all_publishers"])
+    )
+    page = client.get(reverse("admin:payouts_vaultaccount_signing"))
+    assert page.status_code == 200 and request.ref.encode() in page.content
+    downloaded = client.get(
+        reverse("admin:payouts_vaultaccount_signing_download", args=[request.ref])
+    )
+    assert downloaded.status_code == 200 and downloaded.json()["blob_sha256"] == request.blob_sha256
+    via_admin = tmp_path / f"{request.ref}-admin.json"
+    via_admin.write_bytes(downloaded.content)
+    with bob.sign(via_admin).open("rb") as handle:
+        answer = client.post(
+            reverse("admin:payouts_vaultaccount_signing"), {"signature": handle}, follow=True
+        )
+    assert b"1 of 2; now collecting" in answer.content, answer.content[-2000:]
+    change = SignerListChange.objects.get(pk=int(request.ref.split("-")[1]))
+    assert change.status == SignerListChange.Status.COLLECTING
+    assert [s.uploaded_by for s in change.signatures.all()] == ["bob"]
     assert ledger_signers(offline_vault) == before
 
     # a second current approver: the SignerListSet is submitted and validated
