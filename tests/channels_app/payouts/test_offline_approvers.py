@@ -517,3 +517,40 @@ def test_a_replacement_nobody_signs_expires_and_the_old_list_stays(
     assert VaultAccount.objects.get(address=offline_vault).status == "ready"
     assert ledger_signers(offline_vault) == before
     assert (alice.row().status, dave.row().status) == ("active", "registered")
+
+
+def test_a_signer_list_change_interrupted_before_submit_is_finished_by_the_resolve_pass(
+    vault: str, approvers: list[Approver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from channels_app.payouts.services import approvers as service
+
+    # given the process dies after storing the multisigned SignerListSet, before submitting it
+    real_submit = service._change_submit
+
+    def crash(change: SignerListChange) -> None:
+        raise RuntimeError("process killed before submit")
+
+    monkeypatch.setattr(service, "_change_submit", crash)
+    with pytest.raises(RuntimeError):
+        vault_custody_migrate(by="test")
+    change = SignerListChange.objects.get()
+    assert change.status == "submitted" and change.tx_blob
+    assert VaultAccount.objects.get(address=vault).status == "rotating"
+    assert ledger_signers(vault) != sorted(a.account for a in approvers)
+
+    # when the resolve pass (the beat's resolve_payouts) runs after the restart
+    monkeypatch.setattr(service, "_change_submit", real_submit)
+    service.signer_list_changes_resolve(wait_seconds=10)
+
+    # then the stored transaction was sent, validated and adopted, exactly once
+    change.refresh_from_db()
+    assert change.status == "validated"
+    assert ledger_signers(vault) == sorted(a.account for a in approvers)
+    row = VaultAccount.objects.get(address=vault)
+    assert (row.custody, row.status) == ("approvers", "ready")
+    assert JournalEntry.objects.filter(kind="network_fee", reference=change.tx_hash).count() == 1
+    state = account_state(vault)
+    assert state is not None and journal_balance("vault_account", vault) == state.balance_drops
+    # and running it again changes nothing
+    service.signer_list_changes_resolve(wait_seconds=1)
+    assert JournalEntry.objects.filter(kind="network_fee", reference=change.tx_hash).count() == 1
