@@ -12,7 +12,7 @@ from typing import Any
 
 from celery import shared_task
 
-from channels_app.exceptions import LedgerUnavailable
+from channels_app.exceptions import TRANSIENT_OUTAGES
 from channels_app.selectors import channels_due_for_settlement
 from channels_app.services.integrity import StateIntegrityError, integrity_alert_record
 from channels_app.services.settlement import settlement_run
@@ -23,7 +23,7 @@ from channels_app.services.watchtower import watchtower_status as read_watchtowe
 logger = logging.getLogger(__name__)
 
 _RETRY: dict[str, Any] = {
-    "autoretry_for": (LedgerUnavailable,),
+    "autoretry_for": TRANSIENT_OUTAGES,
     "retry_backoff": 2,
     "retry_backoff_max": 60,
     "retry_jitter": True,

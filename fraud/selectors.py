@@ -88,6 +88,8 @@ def fraud_cases_concluded_since(
         .order_by("pk")
         .values("pk", "kind", "status", "publisher_ref", "subject", "reader_refs", "updated_at")
     )
+
+
 def decision_article_dwell_ms(*, decision_id: int) -> int | None:
     """How long the decided article has been visible (ms) in the telemetry session the
     decision was made on, as last persisted: 0 before any dwell arrived; None when the

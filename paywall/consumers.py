@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import reverse
 
+from channels_app.client_address import client_address_of_scope
 from channels_app.exceptions import DropgateError
 from paywall import selectors
 from paywall.api.evidence import evidence_of
@@ -300,7 +301,8 @@ class ReaderConsumer(AsyncJsonWebsocketConsumer):
         await self._close(CLOSE_UNAUTHENTICATED if frame.get("status") == 401 else CLOSE_FORBIDDEN)
 
     async def _handle_unlock(self, content: dict[str, Any]) -> None:
-        """`{"type": "unlock", "id", "article", "claim"?, "idempotency_key"?}` →
+        """`{"type": "unlock", "id", "article", "claim"?, "idempotency_key"?, "telemetry_session"?,
+        "evidence"?}` →
         `{"type": "unlock.result", "id", "status", …the body of POST /api/v1/unlocks}`."""
         frame_id = _frame_id(content)
         if self.reader_pk is None or self.reader is None:
@@ -330,18 +332,17 @@ class ReaderConsumer(AsyncJsonWebsocketConsumer):
             return
         data = {
             key: content[key]
-            for key in ("publisher", "article", "claim", "telemetry_session")
+            for key in ("publisher", "article", "claim", "telemetry_session", "evidence")
             if key in content
         }
         headers = dict(self.scope.get("headers") or [])
-        client = self.scope.get("client") or ("", 0)
         try:
             outcome = await database_sync_to_async(_unlock)(
                 reader_pk=self.reader_pk,
                 data=data,
                 idempotency_key=idempotency_key.strip(),
                 user_agent=headers.get(b"user-agent", b"").decode("latin-1")[:512],
-                client_ip=str(client[0] or ""),
+                client_ip=client_address_of_scope(self.scope),
             )
         except DropgateError as exc:
             await self._send(_domain_error_frame(exc, frame_id))

@@ -22,10 +22,19 @@ export const REQUESTS = Object.freeze({
   closeChannel: [],
   rotateClaimKey: [],
   probe: [],
+  dispute: ["article", "reason", "message"],
 });
 
 /** Request fields that may be left out. */
-const OPTIONAL = new Set(["telemetrySession"]);
+const OPTIONAL = new Set(["telemetrySession", "reason", "message"]);
+
+/** The reasons a reader may give for a dispute (issue 11). */
+export const DISPUTE_REASONS = Object.freeze(["not_delivered", "charged_twice", "not_as_described", "accidental", "unauthorized"]);
+/** The longest dispute message, in characters (code points, as the server counts). */
+export const MAX_DISPUTE_MESSAGE = 2000;
+
+// UTF-16 units: at most twice the code points the server counts (the frame counts exactly).
+const isDisputeMessage = (value) => typeof value === "string" && value.length <= 2 * MAX_DISPUTE_MESSAGE;
 
 /** Events the frame may send. */
 export const EVENTS = Object.freeze(["show", "hide", "channel"]);
@@ -147,6 +156,8 @@ export function parseRequest(data) {
     if (name === "telemetrySession" && !(typeof data[name] === "string" && TELEMETRY_SESSION_RE.test(data[name]))) {
       return null;
     }
+    if (name === "reason" && !DISPUTE_REASONS.includes(data.reason)) return null;
+    if (name === "message" && !isDisputeMessage(data.message)) return null;
     msg[name] = name === "articles" ? [...data.articles] : data[name];
   }
   return msg;
