@@ -290,6 +290,11 @@ XRPL_SANDBOX_NETWORK_ID = env_int("XRPL_SANDBOX_NETWORK_ID", 1)
 # The NetworkID agents are told to pay on (`xrpl:<id>`). Blank: what the ledger's server_info
 # reports, read once and cached.
 XRPL_NETWORK_ID = env_str("XRPL_NETWORK_ID", "")
+# Whether the vault may be spent by signer keys the server holds (`payout_approve`: the admin's
+# "Approve as signer N"). A convenience of the sandbox and the demo only: with it off (the
+# default outside sandbox mode) the vault's SignerList must name offline approvers
+# (vault_custody_migrate), so a server compromise alone cannot move vault funds.
+DROPGATE_VAULT_SERVER_SIGNERS = env_bool("DROPGATE_VAULT_SERVER_SIGNERS", DROPGATE_SANDBOX_MODE)
 # The standalone genesis seed: public knowledge, only ever used when the faucet is enabled.
 DROPGATE_FAUCET_SEED = env_str("DROPGATE_FAUCET_SEED", "snoPBrXtMeMyMHUVTgbuqAfg1SUTb")
 # Give the settlement account a regular key and disable its master key at bootstrap.
