@@ -147,6 +147,10 @@ class TelemetryConsumer(AsyncWebsocketConsumer):
                 raise BatchRejected("malformed", "type")
         except BatchRejected as exc:
             await self._reject(exc)
+        except OSError:
+            # The client went away while we answered (uvicorn's ClientDisconnected): nothing
+            # to close and nothing wrong with the service.
+            self.closing = True
         except Exception as exc:
             # Only the class: the message of an error over a frame could quote the frame.
             logger.error("telemetry socket: %s", type(exc).__name__)
