@@ -33,8 +33,8 @@ from tests.harness.conftest import HarnessWorld
 
 pytestmark = [pytest.mark.harness, pytest.mark.integration, pytest.mark.timeout(600)]
 
-EXAMPLES_PER_OPERATION = 8
-STATEFUL_STEPS = 30
+EXAMPLES_PER_OPERATION = 5
+STATEFUL_STEPS = 20
 
 
 @schemathesis.check
