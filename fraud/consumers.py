@@ -170,6 +170,10 @@ class TelemetryConsumer(AsyncWebsocketConsumer):
             await self._reject(exc)
         except DEPENDENCY_DOWN as exc:
             await self._unavailable(exc)
+        except OSError:
+            # The client went away while we answered (uvicorn's ClientDisconnected): nothing
+            # to close and nothing wrong with the service.
+            self.closing = True
         except Exception as exc:
             # Only the class: the message of an error over a frame could quote the frame.
             logger.error("telemetry socket: %s", type(exc).__name__)

@@ -268,7 +268,11 @@ class ReaderConsumer(AsyncJsonWebsocketConsumer):
 
     async def _send(self, frame: dict[str, Any]) -> None:
         if not self.closing:
-            await self.send_json(frame)
+            try:
+                await self.send_json(frame)
+            except OSError:
+                # The client went away (uvicorn's ClientDisconnected): stop answering it.
+                self.closing = True
 
     async def _malformed(self, message: str) -> None:
         await self._send(_error_frame("malformed_message", message))
