@@ -171,6 +171,9 @@ def _unlock(
 class ReaderConsumer(AsyncJsonWebsocketConsumer):
     """One reader's socket. State: the authenticated reader's pk, and the handshake's Origin."""
 
+    # No channel layer: nothing is sent to this socket from elsewhere, and subscribing would
+    # tie every open socket to Redis (a Redis restart would crash them all).
+    channel_layer_alias = "__reader_socket_uses_no_channel_layer__"
     # Seconds a connection may stay open without a successful `auth` frame.
     auth_timeout_seconds: float = 10.0
 
