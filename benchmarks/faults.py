@@ -1,7 +1,7 @@
 """Faults under load: unlocks and telemetry at a steady rate while processes die and services restart.
 
-    .venv/bin/python benchmarks/faults.py            # full run (30 s ledger outage), ~5 minutes
-    .venv/bin/python benchmarks/faults.py --quick    # CI smoke run, ~2 minutes
+    .venv/bin/python benchmarks/faults.py            # full run (30 s ledger outage), ~8-12 min
+    .venv/bin/python benchmarks/faults.py --quick    # CI run, ~4-7 min on a loaded 2-vCPU box
 
 prints ONE JSON object on stdout; progress goes to stderr. Exit 0 only when `ok` is true.
 See benchmarks/README.md ("benchmarks/faults.py").
@@ -1408,7 +1408,7 @@ def main(argv: list[str] | None = None) -> int:
         child.add_argument("--out", required=True)
         child.add_argument("--articles", type=int, default=0)
         child.add_argument("--acks", default="")
-    parser.add_argument("--quick", action="store_true", help="short CI run (about 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="short CI run (a few minutes)")
     parser.add_argument("--readers", type=int, default=None, help="readers, each on its channel")
     parser.add_argument("--rate", type=float, default=None, help="unlocks per second, all readers")
     parser.add_argument("--phase", type=float, default=None, help="seconds of load between faults")

@@ -7,8 +7,9 @@
 - `once_key`: at most one such task waits in the queue. Every claim past the threshold, every
   watchtower scan and every sweep would otherwise queue another settlement of the same channel;
   behind an outage or a slow worker those piled up by the hundred and delayed the settlements
-  that mattered. The key is released when the task starts (`release_once`), and expires on its
-  own should the queued task be lost. A cache that cannot be reached queues anyway.
+  that mattered. The task releases the key when it is done (`release_once`; retries keep it),
+  and it expires on its own should the queued task be lost. A cache that cannot be reached
+  queues anyway.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def enqueue_on_commit(task: Any, *args: Any, once_key: str = "", **kwargs: Any) 
 
 
 def release_once(once_key: str) -> None:
-    """The queued task has started (or was never queued): the next one may be queued."""
+    """The queued task is done (or was never queued): the next one may be queued."""
     if not once_key:
         return
     try:

@@ -47,13 +47,16 @@ def settle_channel_queue(channel_pk: int, reason: str, close: bool = False) -> b
 
 @shared_task(name="channels_app.tasks.settle_channel", **_RETRY)
 def settle_channel(channel_pk: int, reason: str, close: bool = False) -> dict[str, object]:
-    # From here on, new claims may queue the next settlement (this one may not see them).
-    release_once(settle_once_key(channel_pk, close))
+    # The queued mark is held while this runs and retries (a retry redeems the highest claim
+    # there is by then), and released when it is done: the next claim past the threshold, or
+    # the next scan or sweep, queues the next settlement.
     try:
         outcome = settlement_run(channel_pk=channel_pk, reason=reason, close=close)
     except StateIntegrityError as error:
         integrity_alert_record(error)
+        release_once(settle_once_key(channel_pk, close))
         return {"channel": error.channel_id, "state": "refused", "error": error.code}
+    release_once(settle_once_key(channel_pk, close))
     return {"channel": outcome.channel_id, "state": outcome.state, "tx": outcome.tx_hash}
 
 

@@ -1,7 +1,8 @@
 """At most one settlement of a channel waits in the queue.
 
 Found by benchmarks/faults.py: every claim past the threshold, every watchtower scan and every
-sweep queued another `settle_channel` for the same channel. Behind a slow worker or an outage
+sweep queued another `settle_channel` for the same channel, and each retry during a ledger
+outage let another one in. Behind a slow worker or an outage
 453 tasks were queued for 40 settlements (most ended `nothing_to_do`), and the settlements
 that mattered waited minutes behind them.
 """
@@ -16,6 +17,7 @@ from django.core.cache import cache
 import channels_app.tasks as tasks
 from channels_app.exceptions import LedgerUnavailable
 from channels_app.services.claims import claim_accept
+from channels_app.services.settlement import SettlementOutcome
 from tests.channels_app.factories import claim_key, make_channel
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +62,7 @@ def test_claims_past_the_threshold_queue_one_settlement_until_it_starts(
     # the sweep and the watchtower find it queued already
     assert tasks.settle_channel_queue(channel.pk, "threshold") is False
     assert queued == [(channel.pk, "threshold")]
-    # once the task has started, the next claim may queue the next settlement
+    # once the task is done, the next claim may queue the next settlement
     tasks.release_once(tasks.settle_once_key(channel.pk))
     with django_capture_on_commit_callbacks(execute=True):
         pay(channel, key, 7)
@@ -76,18 +78,24 @@ def test_a_close_is_queued_apart_from_a_threshold_settlement(queued) -> None:
     assert queued == [(channel.pk, "threshold", False), (channel.pk, "close_requested", True)]
 
 
-def test_the_task_releases_its_key_when_it_starts(queued, monkeypatch) -> None:
+def test_the_task_holds_its_key_while_it_retries_and_releases_it_when_done(
+    queued, monkeypatch
+) -> None:
+    # A ledger outage: each retry of the queued settlement would otherwise let the next claim
+    # queue another one, and retry chains multiplied.
     key = claim_key()
     channel = make_channel(key=key)
     assert tasks.settle_channel_queue(channel.pk, "threshold") is True
-    seen: list[bool] = []
+    held: list[bool] = []
 
     def settlement_run(**kwargs: Any) -> Any:
-        seen.append(cache.get(tasks.settle_once_key(channel.pk)) is None)
-        raise LedgerUnavailable()
+        held.append(cache.get(tasks.settle_once_key(channel.pk)) is not None)
+        if len(held) == 1:
+            raise LedgerUnavailable()
+        return SettlementOutcome(channel.channel_id, "validated", 1_000, "AB" * 32)
 
     monkeypatch.setattr(tasks, "settlement_run", settlement_run)
-    monkeypatch.setattr(tasks.settle_channel, "max_retries", 0)
     tasks.settle_channel.apply(args=(channel.pk, "threshold"))
-    assert seen and seen[0] is True  # released before the work began
+    assert held == [True, True]  # held through the first run and its retry
+    assert cache.get(tasks.settle_once_key(channel.pk)) is None  # released when done
     assert tasks.settle_channel_queue(channel.pk, "threshold") is True
