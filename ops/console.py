@@ -114,7 +114,7 @@ def console_for(site: AdminSite, request: HttpRequest) -> Console:
         links["unlocks_month"] = _changelist(
             site, Unlock, created_at__gte=unlocks.month_start.isoformat()
         )
-    watchtower = selectors.watchtower_health() if may(Channel) else None
+    watchtower = selectors.watchtower_health(now=now) if may(Channel) else None
     if watchtower is not None:
         links["channels"] = _changelist(site, Channel, status__exact="open")
         if watchtower.nearest_deadline_channel:

@@ -13,18 +13,26 @@ a publisher's staff never see; the console does not call them for such users.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Min, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate, TruncHour
+from django.core.cache import cache
+from django.db.models import Count, F, Min, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Least, TruncDate, TruncHour
 from django.utils import timezone
 
+from channels_app import clock
 from channels_app.keys.services import payouts_paused
-from channels_app.models import KeyRecord
+from channels_app.models import IN_FLIGHT, KeyRecord, Settlement, WatchtowerAlert
 from channels_app.payouts.models import Payout, PayoutHold, TxState
-from channels_app.services.watchtower import watchtower_status
+from channels_app.selectors import channels_to_watch
+from channels_app.services.integrity import ALERT_CODE as INTEGRITY_ALERT_CODE
+from channels_app.services.watchtower import (
+    DEADLINE_NEAR,
+    LAST_SCAN_CACHE_KEY,
+    max_check_age_seconds,
+)
 from compliance.models import SarCase, SarStatus
 from disputes.models import OPEN_STATUSES, Dispute, DisputeStatus
 from fraud.models.cases import OPEN_CASE_STATUSES, FraudCase, FraudCaseStatus
@@ -118,7 +126,8 @@ def unlocks_by_hour(*, scope: Scope, now: datetime, hours: int = 24) -> list[Hou
     """The last `hours` hours (the current one last, so far), each with its unlocks and
     drops, empty hours included. One query."""
     current = timezone.localtime(now).replace(minute=0, second=0, microsecond=0)
-    starts = [current - timedelta(hours=back) for back in range(hours - 1, -1, -1)]
+    first = current.astimezone(UTC)  # absolute hours: a change of clocks moves no bucket
+    starts = [first - timedelta(hours=back) for back in range(hours - 1, -1, -1)]
     rows = (
         _scoped(Unlock.objects.filter(created_at__gte=starts[0], created_at__lte=now), scope)
         .annotate(hour=TruncHour("created_at", tzinfo=timezone.get_current_timezone()))
@@ -126,13 +135,12 @@ def unlocks_by_hour(*, scope: Scope, now: datetime, hours: int = 24) -> list[Hou
         .values("hour")
         .annotate(unlocks=Count("pk"), drops=Sum("amount_drops"))
     )
-    found = {row["hour"]: row for row in rows}
-    empty = {"unlocks": 0, "drops": 0}
+    found = {row["hour"]: row for row in rows}  # aware datetimes: equal instants match
     return [
         HourBucket(
-            start=start,
-            unlocks=found.get(start, empty)["unlocks"],
-            drops=found.get(start, empty)["drops"] or 0,
+            start=timezone.localtime(start),
+            unlocks=found.get(start, _EMPTY)["unlocks"],
+            drops=found.get(start, _EMPTY)["drops"] or 0,
         )
         for start in starts
     ]
@@ -141,65 +149,118 @@ def unlocks_by_hour(*, scope: Scope, now: datetime, hours: int = 24) -> list[Hou
 def unlocks_by_day(*, scope: Scope, now: datetime, days: int = 30) -> list[DayBucket]:
     """The last `days` days in the site's time zone (today last, so far), each with its
     unlocks and drops, empty days included. One query."""
-    today = _day_start(now).date()
+    zone = timezone.get_current_timezone()
+    today = timezone.localtime(now).date()
     dates = [today - timedelta(days=back) for back in range(days - 1, -1, -1)]
-    since = _day_start(now) - timedelta(days=days - 1)
+    since = datetime.combine(dates[0], time.min, tzinfo=zone)
     rows = (
         _scoped(Unlock.objects.filter(created_at__gte=since, created_at__lte=now), scope)
-        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .annotate(day=TruncDate("created_at", tzinfo=zone))
         .order_by()
         .values("day")
         .annotate(unlocks=Count("pk"), drops=Sum("amount_drops"))
     )
     found: dict[date, dict[str, Any]] = {row["day"]: row for row in rows}
-    empty = {"unlocks": 0, "drops": 0}
     return [
         DayBucket(
             day=day,
-            unlocks=found.get(day, empty)["unlocks"],
-            drops=found.get(day, empty)["drops"] or 0,
+            unlocks=found.get(day, _EMPTY)["unlocks"],
+            drops=found.get(day, _EMPTY)["drops"] or 0,
         )
         for day in dates
     ]
 
 
+_EMPTY: dict[str, Any] = {"unlocks": 0, "drops": 0}
+
+
 # --- Platform: the watchtower, fraud, keys, disputes, SAR -------------------------------------
 
 
-def watchtower_health() -> WatchtowerHealth:
-    """The watchtower's own status (the one `manage.py watchtower_status` prints), from the
-    database and its last scan's record; never calls the ledger. Platform rows."""
-    status = watchtower_status()
-    deadline = status["nearest_deadline"]
+def watchtower_health(*, now: datetime) -> WatchtowerHealth:
+    """The watchtower's health by the rules of `watchtower_status` (channels_app.services.
+    watchtower), computed in the database in four queries whatever the number of channels,
+    where `watchtower_status` reads every watched channel and checks its integrity tag.
+
+    A row failing its integrity check is counted here through the alert the watchtower's scan
+    raises for it (an open integrity alert is an `integrity_violation`), and its value is in
+    the sums. Ledger time is estimated from the last scan's record as `watchtower_status`
+    does without the ledger; the ledger is never called. tests/ops/test_selectors.py checks
+    that both agree. Platform rows.
+    """
+    last_scan = cache.get(LAST_SCAN_CACHE_KEY)
+    scan = last_scan if isinstance(last_scan, dict) else {}
+    scanned_at = _iso_datetime(scan.get("at"))
+    if "ledger_close_time" in scan and scanned_at is not None:
+        elapsed = max(0.0, (now - scanned_at).total_seconds())
+        ledger_now = int(scan["ledger_close_time"] + elapsed)
+    else:
+        ledger_now = clock.to_ripple_time(now)
+    margin = int(settings.DROPGATE_WATCHTOWER_ALERT_MARGIN_SECONDS)
+    max_age = max_check_age_seconds()
+    in_flight = Settlement.objects.filter(status__in=IN_FLIGHT).values("channel_id")
+    unredeemed = Q(accepted_drops__gt=F("ledger_balance_drops"))
+    watched = channels_to_watch().annotate(
+        deadline=Least(
+            Coalesce("expiration", "cancel_after"), Coalesce("cancel_after", "expiration")
+        ),
+        checked_at=Coalesce("synced_at", "registered_at"),
+    )
+    sums = watched.aggregate(
+        channels=Count("pk"),
+        unredeemed=Sum(F("accepted_drops") - F("ledger_balance_drops"), filter=unredeemed),
+        nearest=Min("deadline"),
+        at_risk=Count(
+            "pk", filter=unredeemed & Q(deadline__lte=ledger_now + margin) & ~Q(pk__in=in_flight)
+        ),
+        stale=Count("pk", filter=Q(checked_at__lt=now - timedelta(seconds=max_age))),
+        in_flight=Count("pk", filter=Q(pk__in=in_flight)),
+    )
+    nearest = sums["nearest"]
+    nearest_channel = (
+        watched.filter(deadline=nearest).order_by("pk").values_list("channel_id", flat=True).first()
+        if nearest is not None
+        else None
+    )
+    alerts = WatchtowerAlert.objects.filter(resolved_at__isnull=True).aggregate(
+        open=Count("pk"),
+        critical=Count("pk", filter=Q(level=WatchtowerAlert.Level.CRITICAL)),
+        integrity=Count("pk", filter=Q(code=INTEGRITY_ALERT_CODE)),
+    )
+    problems = [
+        problem
+        for problem, present in (
+            ("integrity_violation", alerts["integrity"]),
+            (DEADLINE_NEAR, sums["at_risk"]),
+            ("watchtower_lagging", sums["stale"]),
+            ("critical_alerts_open", alerts["critical"]),
+        )
+        if present
+    ]
     return WatchtowerHealth(
-        healthy=bool(status["healthy"]),
-        problems=tuple(str(p) for p in status["problems"]),  # type: ignore[attr-defined]
-        channels_watched=_int(status["channels_watched"]),
-        unredeemed_drops=_int(status["unredeemed_drops"]),
-        settlements_in_flight=_int(status["settlements_in_flight"]),
-        nearest_deadline=datetime.fromisoformat(deadline) if isinstance(deadline, str) else None,
-        nearest_deadline_channel=_str_or_none(status["nearest_deadline_channel"]),
-        nearest_margin_seconds=_int_or_none(status["nearest_margin_seconds"]),
-        alert_margin_seconds=_int(status["alert_margin_seconds"]),
-        channels_at_risk=len(status["channels_at_risk"]),  # type: ignore[arg-type]
-        integrity_violations=len(status["integrity_violations"]),  # type: ignore[arg-type]
-        channels_not_checked_recently=_int(status["channels_not_checked_recently"]),
-        last_scan_age_seconds=_int_or_none(status["last_scan_age_seconds"]),
-        open_alerts=_int(status["open_alerts"]),
-        open_critical_alerts=_int(status["open_critical_alerts"]),
+        healthy=not problems,
+        problems=tuple(problems),
+        channels_watched=sums["channels"],
+        unredeemed_drops=sums["unredeemed"] or 0,
+        settlements_in_flight=sums["in_flight"],
+        nearest_deadline=clock.from_ripple_time(nearest) if nearest is not None else None,
+        nearest_deadline_channel=nearest_channel,
+        nearest_margin_seconds=nearest - ledger_now if nearest is not None else None,
+        alert_margin_seconds=margin,
+        channels_at_risk=sums["at_risk"],
+        integrity_violations=alerts["integrity"],
+        channels_not_checked_recently=sums["stale"],
+        last_scan_age_seconds=int((now - scanned_at).total_seconds()) if scanned_at else None,
+        open_alerts=alerts["open"],
+        open_critical_alerts=alerts["critical"],
     )
 
 
-def _int(value: object) -> int:
-    return int(value) if isinstance(value, int) else 0
-
-
-def _int_or_none(value: object) -> int | None:
-    return int(value) if isinstance(value, int) else None
-
-
-def _str_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+def _iso_datetime(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def fraud_queue() -> FraudQueue:

@@ -216,10 +216,10 @@ def test_the_console_costs_few_queries(busy, django_assert_max_num_queries) -> N
     root = admin_client(staff_user("root", superuser=True))
     editor = admin_client(publisher_staff(busy.mine))
     root.get("/admin/")  # warm: the content types
-    # The session, the user and the device; the console's 15 (unlocks 3, the watchtower's
-    # status 5, fraud, holds, payouts and their pause, keys, disputes, SAR); recent actions.
-    # None of them grows with the rows.
-    with at_now(), django_assert_max_num_queries(19):
+    # The session, the user and the device; the console's 13 (unlocks 3, the watchtower 3,
+    # fraud, holds, payouts and their pause, keys, disputes, SAR); recent actions. None of
+    # them grows with the rows.
+    with at_now(), django_assert_max_num_queries(17):
         assert root.get("/admin/").status_code == 200
     # The session, the user and the device, the permissions (2), the publisher scope; the
     # unlocks (3), holds, payouts; recent actions.

@@ -3,17 +3,21 @@ scope is the one of the changelist behind it."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from django.contrib import admin
+from django.core.cache import cache
 
-from channels_app.models import KeyRecord
+from channels_app import clock
+from channels_app.models import Channel, KeyRecord, Settlement
 from channels_app.payouts.models import Payout, PayoutHold
+from channels_app.services.watchtower import LAST_SCAN_CACHE_KEY, watchtower_status
 from disputes.models import Dispute, DisputeStatus
 from ops import selectors
 from ops.types import Period
 from paywall.models import Unlock
+from tests.channels_app.factories import claim_key, make_channel
 from tests.disputes.helpers import PRICE
 from tests.ops.conftest import NOW, at_now
 
@@ -75,17 +79,69 @@ def test_revenue_per_day_covers_the_last_30_days_with_the_empty_ones(busy) -> No
 
 
 def test_the_watchtower_reports_the_unredeemed_value_and_the_nearest_deadline(busy) -> None:
-    with at_now():
-        health = selectors.watchtower_health()
+    health = selectors.watchtower_health(now=NOW)
 
     # six readers' channels, each with one accepted claim never redeemed, and the closing one
     assert health.unredeemed_drops == 6 * PRICE
     assert health.channels_watched == 7
     assert health.nearest_deadline == NOW + timedelta(days=2)
-    assert health.nearest_margin_seconds is not None
-    assert abs(health.nearest_margin_seconds - 2 * 86_400) < 120
+    assert health.nearest_margin_seconds == 2 * 86_400
     assert (health.open_alerts, health.open_critical_alerts) == (1, 1)
     assert not health.healthy and "critical_alerts_open" in health.problems
+
+
+def test_the_watchtower_figures_agree_with_the_watchtowers_own_status(busy, settings) -> None:
+    # Given, besides the busy platform, a channel with value unredeemed whose deadline is
+    # inside the alert margin, one with a settlement on its way, and a recent scan
+    settings.DROPGATE_WATCHTOWER_ALERT_MARGIN_SECONDS = 600
+    with at_now():
+        risky = make_channel(
+            key=claim_key(),
+            accepted_drops=PRICE,
+            cancel_after=clock.to_ripple_time(NOW + timedelta(minutes=5)),
+        )
+        covered = make_channel(
+            key=claim_key(),
+            accepted_drops=PRICE,
+            cancel_after=clock.to_ripple_time(NOW + timedelta(minutes=4)),
+        )
+        Settlement.objects.create(
+            channel=covered,
+            balance_drops=PRICE,
+            reason="deadline",
+            tx_hash="AB" * 32,
+            tx_blob="00",
+            sequence=1,
+            last_ledger_sequence=10,
+            fee_drops=12,
+            status="submitted",
+        )
+        Channel.objects.filter(pk=risky.pk).update(synced_at=clock.now())
+        cache.set(
+            LAST_SCAN_CACHE_KEY,
+            {"at": clock.now().isoformat(), "ledger_close_time": clock.to_ripple_time(NOW)},
+        )
+
+        # When both read it at the same moment
+        status = watchtower_status()
+        health = selectors.watchtower_health(now=clock.now())
+
+    # Then they agree
+    assert health.channels_at_risk == len(status["channels_at_risk"]) == 1
+    assert health.healthy is status["healthy"] is False
+    assert list(health.problems) == status["problems"]
+    assert health.unredeemed_drops == status["unredeemed_drops"] == 8 * PRICE
+    assert health.channels_watched == status["channels_watched"] == 9
+    assert health.settlements_in_flight == status["settlements_in_flight"] == 1
+    assert health.nearest_deadline_channel == status["nearest_deadline_channel"]
+    assert health.nearest_deadline == datetime.fromisoformat(status["nearest_deadline"])
+    assert abs(health.nearest_margin_seconds - status["nearest_margin_seconds"]) <= 5
+    assert health.channels_not_checked_recently == status["channels_not_checked_recently"] == 8
+    assert (health.open_alerts, health.open_critical_alerts) == (
+        status["open_alerts"],
+        status["open_critical_alerts"],
+    )
+    assert health.last_scan_age_seconds is not None and health.last_scan_age_seconds <= 5
 
 
 def test_fraud_cases_holds_and_payouts(busy) -> None:
