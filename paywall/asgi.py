@@ -13,6 +13,8 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from fraud.routing import websocket_urlpatterns as telemetry_urlpatterns  # noqa: E402
 from fraud.scoring import mouse_model  # noqa: E402
+from paywall.asgi_guards import RequestBodyLimit  # noqa: E402
+from paywall.parsers import max_body_bytes  # noqa: E402
 from paywall.routing import websocket_urlpatterns  # noqa: E402
 
 # The paywall's own sockets come from its pages (the signer frame): ALLOWED_HOSTS origins.
@@ -32,4 +34,6 @@ async def websockets(scope: dict[str, Any], receive: Any, send: Any) -> None:
 # seconds, and inside the first telemetry connection it would stall the event loop.
 mouse_model()
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websockets})
+# Bodies over the limit are refused before Django buffers them (paywall.asgi_guards).
+http_app = RequestBodyLimit(django_asgi_app, max_bytes=max_body_bytes)
+application = ProtocolTypeRouter({"http": http_app, "websocket": websockets})

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.urls import reverse
 
+from channels_app.client_address import client_address_of_scope
 from channels_app.exceptions import DropgateError
 from paywall import selectors
 from paywall.api.evidence import evidence_of
@@ -170,6 +171,12 @@ def _unlock(
 
 class ReaderConsumer(AsyncJsonWebsocketConsumer):
     """One reader's socket. State: the authenticated reader's pk, and the handshake's Origin."""
+
+    # No channel layer: this socket takes no messages from groups or other processes, and a
+    # subscription would hold a blocking Redis read per connection (BZPOPMIN), whose timeouts
+    # ended sockets with an unhandled error (found by the websocket harness). An alias that is
+    # not configured makes Channels skip the layer.
+    channel_layer_alias = "dropgate-no-channel-layer"
 
     # Seconds a connection may stay open without a successful `auth` frame.
     auth_timeout_seconds: float = 10.0
@@ -335,14 +342,13 @@ class ReaderConsumer(AsyncJsonWebsocketConsumer):
             if key in content
         }
         headers = dict(self.scope.get("headers") or [])
-        client = self.scope.get("client") or ("", 0)
         try:
             outcome = await database_sync_to_async(_unlock)(
                 reader_pk=self.reader_pk,
                 data=data,
                 idempotency_key=idempotency_key.strip(),
                 user_agent=headers.get(b"user-agent", b"").decode("latin-1")[:512],
-                client_ip=str(client[0] or ""),
+                client_ip=client_address_of_scope(self.scope),
             )
         except DropgateError as exc:
             await self._send(_domain_error_frame(exc, frame_id))

@@ -13,9 +13,10 @@ from rest_framework.request import Request
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from channels_app.client_address import client_address_of_meta
 from paywall.models import PublisherApiKey, Reader
 
-__all__ = ["IPRateThrottle", "PublisherRateThrottle", "ReaderRateThrottle"]
+__all__ = ["IPRateThrottle", "PublisherRateThrottle", "ReaderRateThrottle", "ReadyzRateThrottle"]
 
 
 class _ScopedThrottle(SimpleRateThrottle):
@@ -26,14 +27,13 @@ class _ScopedThrottle(SimpleRateThrottle):
         return None if rate is None else str(rate)
 
     def get_ident(self, request: Request) -> str:
-        """REMOTE_ADDR unless NUM_PROXIES says how many proxies to trust in X-Forwarded-For.
+        """The client's address: REMOTE_ADDR, or behind DROPGATE_TRUSTED_PROXIES the rightmost
+        untrusted X-Forwarded-For hop (channels_app.client_address).
 
         DRF's default would trust a client-supplied X-Forwarded-For when NUM_PROXIES is
         unset, which lets a client pick a fresh identity per request.
         """
-        if api_settings.NUM_PROXIES is None:
-            return str(request.META.get("REMOTE_ADDR", ""))
-        return str(super().get_ident(request))
+        return client_address_of_meta(request.META)
 
     def cache_key_for(self, ident: str) -> str:
         return self.cache_format % {"scope": self.scope, "ident": ident}
@@ -66,3 +66,12 @@ class PublisherRateThrottle(_ScopedThrottle):
         if not isinstance(request.auth, PublisherApiKey):
             return None
         return self.cache_key_for(str(request.auth.publisher_id))
+
+
+class ReadyzRateThrottle(_ScopedThrottle):
+    """/readyz per client address: each call costs a database, cache and ledger round trip."""
+
+    scope = "readyz"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        return self.cache_key_for(self.get_ident(request))

@@ -23,6 +23,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from channels_app import clock
+from fraud.exceptions import BatchRejected
 from fraud.features.fingerprint import (
     fingerprint_hash,
     fingerprint_reasons,
@@ -139,6 +140,10 @@ def telemetry_session_open(
     Precondition: the caller has checked the page's origin against the publisher. A resumed
     session keeps its reasons, refusals and event count (a reconnect wipes nothing), but its
     feature accumulators start again.
+
+    Only resuming an existing session of this publisher skips the per-address limit on new
+    sessions: a `resume` id that is unknown, malformed or another publisher's makes a new row,
+    and counts like any other (raises BatchRejected("too_fast") over the limit).
     """
     info = ua_info(user_agent)
     ua_reasons = fingerprint_reasons({}, user_agent=user_agent)
@@ -146,6 +151,8 @@ def telemetry_session_open(
     if resume:
         row = TelemetrySession.objects.filter(public_id=resume, publisher_ref=publisher_ref).first()
     resumed = row is not None
+    if row is None and not telemetry_open_allowed(client_ip=client_ip):
+        raise BatchRejected("too_fast", "sessions per address")
     if row is None:
         row = TelemetrySession.objects.create(
             public_id=_new_public_id(),

@@ -3,16 +3,12 @@ origin checks, and the error envelope in the schema."""
 
 from __future__ import annotations
 
-import codecs
-import json
-from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from django.conf import settings
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
-from rest_framework import exceptions, parsers, serializers, status
+from rest_framework import serializers
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import AllowAny, BasePermission
@@ -25,40 +21,9 @@ from rest_framework.views import APIView
 from paywall.authentication import BearerGrant
 from paywall.cors import bind_publisher_origins
 from paywall.models import Publisher, PublisherApiKey, Reader
+from paywall.parsers import StrictJSONParser
 from paywall.services.publishers import publisher_check_origin
 from paywall.throttles import IPRateThrottle
-
-MAX_BODY_BYTES = 3 * 1024 * 1024
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = f"The request body is larger than {MAX_BODY_BYTES} bytes."
-    default_code = "payload_too_large"
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-class DecimalJSONParser(parsers.JSONParser):
-    """JSON with numbers that have a fraction parsed as Decimal, never float; bounded size."""
-
-    def parse(
-        self,
-        stream: Any,
-        media_type: str | None = None,
-        parser_context: Mapping[str, Any] | None = None,
-    ) -> Any:
-        encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
-        raw = stream.read(MAX_BODY_BYTES + 1) if stream is not None else b""
-        if len(raw) > MAX_BODY_BYTES:
-            raise PayloadTooLarge()
-        try:
-            text = codecs.decode(raw, encoding)
-            return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
-        except ValueError as exc:
-            raise exceptions.ParseError(f"The body is not valid JSON: {exc}") from exc
 
 
 class ApiView(APIView):
@@ -71,7 +36,7 @@ class ApiView(APIView):
     authentication_classes: Sequence[type[BaseAuthentication]] = ()
     permission_classes: Sequence[type[BasePermission]] = (AllowAny,)
     throttle_classes: Sequence[type[BaseThrottle]] = (IPRateThrottle,)
-    parser_classes: Sequence[type[BaseParser]] = (DecimalJSONParser,)
+    parser_classes: Sequence[type[BaseParser]] = (StrictJSONParser,)
     renderer_classes: Sequence[type[BaseRenderer]] = (JSONRenderer,)
     success_cache_control = "private, no-store"
 
@@ -220,24 +185,26 @@ class ErrorSerializer(serializers.Serializer):
 
 
 _ERROR_DESCRIPTIONS = {
-    400: "Bad input: `malformed_json`, `invalid_request` (with `fields`), or a domain code.",
+    400: "Bad input: `malformed_json`, `json_too_deep`, `invalid_request` (with `fields`), or a domain code.",
     401: "Missing or invalid credential.",
     402: "`payment_required`: send a signed claim (price in the error body).",
     403: "`origin_not_allowed`, `publisher_inactive`, `reader_limit_reached` or another refusal.",
     404: "Unknown resource (`publisher_not_found`, `article_not_found`, ...).",
     409: "Conflict (e.g. `channel_taken`, `claim_conflict`, `claim_replayed`, `country_confirmation_required`).",
-    413: "`payload_too_large`.",
-    415: "`unsupported_media_type`: send application/json.",
+    413: "`payload_too_large`: the body is over the size limit.",
+    415: "`unsupported_media_type` (send application/json) or `unsupported_charset` (UTF-8 only).",
     422: "Rejected claim or channel (`claim_*`, `channel_*`).",
     428: "`consent_required`: give consent to immediate access first (POST /api/v1/readers/me/consent).",
     429: "`rate_limited`: retry after the Retry-After seconds.",
     451: "`jurisdiction_blocked`: not sold where the reader is; the body names the rules.",
-    503: "`ledger_unavailable` or `exchange_rate_unavailable`: retry later.",
+    503: "A dependency is down (`database_unavailable`, `cache_unavailable`, "
+    "`ledger_unavailable`, `exchange_rate_unavailable`, ...): retry after Retry-After.",
 }
 
 
 def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     return {
         code: OpenApiResponse(response=ErrorSerializer, description=_ERROR_DESCRIPTIONS[code])
-        for code in (*statuses, 429)
+        # Any operation may meet a rate limit or a dependency that is down.
+        for code in sorted({*statuses, 429, 503})
     }

@@ -16,6 +16,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
+from django.test import override_settings
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -274,6 +275,64 @@ def test_one_address_opening_too_many_sessions_is_closed_4429(publisher, setting
     assert telemetry_rejections() == {"too_fast": 1}
 
 
+@pytest.mark.parametrize(
+    "session",
+    [
+        "tls_" + "A" * 22,  # well-formed but unknown
+        "not-a-session-id",  # malformed
+        "x",
+        "tls_" + "%" * 30,
+    ],
+)
+def test_an_unknown_or_malformed_session_id_still_counts_against_the_address(
+    publisher, settings, session: str
+) -> None:
+    # Given an address allowed 3 new sessions a minute
+    settings.DROPGATE_TELEMETRY_SESSIONS_PER_IP_MINUTE = 3
+    cache.clear()
+
+    async def scenario() -> list[int | None]:
+        codes: list[int | None] = []
+        for _ in range(6):
+            # When it connects with a `session` that names no resumable session
+            comm = socket(publisher.key, session=session)
+            connected, _ = await comm.connect()
+            assert connected
+            first = await comm.receive_output(5)
+            codes.append(
+                int(first.get("code", 1000)) if first["type"] == "websocket.close" else None
+            )
+            await comm.disconnect()
+        return codes
+
+    # Then only 3 sessions were created and the rest were closed 4429
+    assert run(scenario) == [None, None, None, 4429, 4429, 4429]
+    assert TelemetrySession.objects.count() == 3
+
+
+def test_resuming_a_real_session_is_not_limited_per_address(publisher, settings) -> None:
+    # Given an address that used up its new sessions
+    settings.DROPGATE_TELEMETRY_SESSIONS_PER_IP_MINUTE = 1
+    cache.clear()
+
+    async def scenario() -> list[str]:
+        first = socket(publisher.key)
+        session = (await hello(first))["session"]
+        await first.disconnect()
+        resumed = []
+        for _ in range(3):
+            # When it resumes its own session
+            again = socket(publisher.key, session=session)
+            resumed.append((await hello(again))["session"])
+            await again.disconnect()
+        return [session, *resumed]
+
+    # Then each reconnect resumes it: the limit is for new rows only
+    ids = run(scenario)
+    assert len(set(ids)) == 1
+    assert TelemetrySession.objects.count() == 1
+
+
 def test_a_resumed_session_keeps_its_id_and_record(publisher, fast) -> None:
     async def scenario() -> tuple[str, str, int]:
         first = socket(publisher.key)
@@ -375,3 +434,69 @@ def test_a_resumed_connection_continues_the_mouse_deltas(publisher, fast) -> Non
         publisher_ref=publisher.key, resume=session, user_agent=HUMAN_UA, client_ip=CLIENT_IP
     )
     assert state.resumed and state.mouse_origin == (116, 504, 302)
+
+
+# --- Dependencies that are down (found by benchmarks/faults.py) -------------------------------
+
+DOWN_REDIS = "redis://127.0.0.1:9/0"  # the discard port: nothing listens
+
+
+def test_with_the_cache_down_a_new_socket_closes_1013_not_1011(publisher) -> None:
+    down = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DOWN_REDIS}
+
+    async def scenario() -> int:
+        comm = socket(publisher.key)
+        connected, _ = await comm.connect()
+        assert connected
+        return await closed_with(comm)
+
+    with override_settings(CACHES={"default": down}):
+        assert run(scenario) == 1013
+
+
+def test_with_the_database_down_mid_socket_it_closes_1013_not_1011(
+    publisher, human_rows, fast, settings, monkeypatch
+) -> None:
+    from django.db import OperationalError
+
+    import fraud.consumers
+
+    settings.DROPGATE_TELEMETRY_PERSIST_SECONDS = 0  # every batch is persisted
+
+    def database_down(state: object) -> None:
+        raise OperationalError("terminating connection due to administrator command")
+
+    batch = trace_batches(human_rows[:300], fingerprint=human_fingerprint())[0]
+
+    async def scenario() -> int:
+        comm = socket(publisher.key)
+        await hello(comm)
+        monkeypatch.setattr(fraud.consumers, "telemetry_session_persist", database_down)
+        await comm.send_json_to(batch)
+        assert (await comm.receive_json_from(timeout=5))["type"] == "ack"
+        return await closed_with(comm)
+
+    assert run(scenario) == 1013
+
+
+def test_the_socket_needs_no_channel_layer(publisher, human_rows, fast) -> None:
+    # A Redis channel layer that cannot be reached: the telemetry socket never subscribes to
+    # it, so a Redis restart does not crash every open socket.
+    layer = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [DOWN_REDIS]},
+        }
+    }
+    batch = trace_batches(human_rows[:300], fingerprint=human_fingerprint())[0]
+
+    async def scenario() -> str:
+        comm = socket(publisher.key)
+        await hello(comm)
+        await comm.send_json_to(batch)
+        reply = await comm.receive_json_from(timeout=5)
+        await comm.disconnect()
+        return str(reply["type"])
+
+    with override_settings(CHANNEL_LAYERS=layer):
+        assert run(scenario) == "ack"

@@ -72,3 +72,22 @@ def error_code(response: Any) -> str:
     assert set(body) == {"error"}, body
     assert isinstance(body["error"]["message"], str) and body["error"]["message"]
     return str(body["error"]["code"])
+
+
+def schema_operations(client: Client, *, value: str = "x") -> list[tuple[str, str, bool]]:
+    """(METHOD, path, takes a body) of every operation in /api/schema/, path parameters filled
+    with `value` (1 for integers)."""
+    schema = client.get("/api/schema/?format=json").json()
+    found = []
+    for template, operations in schema["paths"].items():
+        shared = operations.get("parameters", [])
+        for method, operation in operations.items():
+            if method == "parameters" or not isinstance(operation, dict):
+                continue
+            path = template
+            for parameter in operation.get("parameters", []) + shared:
+                if parameter.get("in") == "path":
+                    filled = "1" if parameter["schema"].get("type") == "integer" else value
+                    path = path.replace("{" + parameter["name"] + "}", filled)
+            found.append((method.upper(), path, "requestBody" in operation))
+    return found
