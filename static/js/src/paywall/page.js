@@ -574,9 +574,9 @@ export function startPaywall({
     return view;
   }
 
-  async function walletAction(type) {
+  async function walletAction(type, fields) {
     try {
-      const result = await (await frame()).request(type);
+      const result = await (await frame()).request(type, fields);
       await status().catch(() => undefined);
       return result;
     } catch (err) {
@@ -695,7 +695,7 @@ export function startPaywall({
     closeChannel: () => walletAction("closeChannel"),
     rotateClaimKey: () => walletAction("rotateClaimKey"),
     // "Report a problem": the form opens in the signer frame, which files it on the reader's click.
-    dispute: (slug, { reason, message } = {}) => frame().then((h) => h.request("dispute", { article: slug, reason, message })),
+    dispute: (article, { reason, message } = {}) => walletAction("dispute", { article, reason, message }),
   });
   Object.defineProperty(win, "Dropgate", { value: api, configurable: true, enumerable: false, writable: false });
 
