@@ -17,9 +17,7 @@ B26_INPUT = (
     'sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length")'
     ';created=1618884473;keyid="test-key-ed25519"'
 )
-B26_SIGNATURE = (
-    "sig-b26=:wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==:"
-)
+B26_SIGNATURE = "sig-b26=:wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==:"
 
 
 @dataclass
