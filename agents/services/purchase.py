@@ -8,6 +8,7 @@ import binascii
 import json
 from typing import Any
 
+from django.db import transaction
 from pydantic import ValidationError
 from x402.schemas import PaymentPayload, SettleResponse
 
@@ -24,6 +25,7 @@ from agents.services.offers import (
 )
 from agents.services.pricing import agent_price
 from agents.types import Buyer, Offer, Sale
+from channels_app.exceptions import DropgateError
 from fraud.services.decisions import risk_decide
 from paywall import selectors
 from paywall.models import Article, ArticleContent
@@ -150,21 +152,34 @@ def _pay_paychan(
         raise PaymentRefused(f"Payments here are on {network}.", code="network_mismatch")
     claim = paychan.paychan_parse(payment.payload)
     owner = paychan.paychan_channel_owner(claim)
-    risk_id = _risk(
-        article=article,
-        buyer=buyer,
-        identity=f"operator:{buyer.operator_name}" if buyer.verified else owner,
-        channel=claim.channel_id,
-        amount=price,
-    )
-    return paychan.paychan_pay(
-        claim=claim,
-        article=article,
-        owner_ref=owner,
-        price_drops=price,
-        operator_id=buyer.operator_id,
-        risk_decision_id=risk_id,
-    )
+    # The decision and the payment commit together: one durable commit (one fsync on the
+    # embedded SQLite) per paid request. A refusal is raised after the block, so its
+    # decision record is kept; a claim the claim path rejects rolls back only its savepoint.
+    refused: DropgateError | None = None
+    row: AgentPayment | None = None
+    with transaction.atomic():
+        try:
+            risk_id = _risk(
+                article=article,
+                buyer=buyer,
+                identity=f"operator:{buyer.operator_name}" if buyer.verified else owner,
+                channel=claim.channel_id,
+                amount=price,
+            )
+            row = paychan.paychan_pay(
+                claim=claim,
+                article=article,
+                owner_ref=owner,
+                price_drops=price,
+                operator_id=buyer.operator_id,
+                risk_decision_id=risk_id,
+            )
+        except DropgateError as exc:
+            refused = exc
+    if refused is not None:
+        raise refused
+    assert row is not None
+    return row
 
 
 def agent_purchase(

@@ -154,3 +154,34 @@ def test_ledger_down_is_503(client: Client, article: Any, settings: Any) -> None
     response = client.get(machine_url(article))
     assert response.status_code == 503
     assert response.json()["error"]["code"] in {"network_unknown", "ledger_unavailable"}
+
+
+def test_ledger_down_after_reserving_then_the_same_header_finishes(
+    client: Client, article: Any, platform: str, agent_wallet: Any, sandbox_url: str, settings: Any
+) -> None:
+    from agents.services import exact as exact_service
+    from agents.services.offers import invoice_check
+    from agents.services.purchase import payment_header_parse
+    from agents.types import Buyer
+    from channels_app.exceptions import LedgerUnavailable
+
+    req = requirement(client, article)
+    header = exact_header(req, signed_payment(sandbox_url, agent_wallet, req))
+    payment = payment_header_parse(header)
+    invoice = invoice_check(
+        accepted=payment.accepted, article=article, buyer=Buyer(), network="xrpl:1"
+    )
+    checked = exact_service.exact_check(payload=payment.payload, invoice=invoice)
+    row = exact_service.exact_reserve(
+        checked=checked, invoice=invoice, article=article, operator_id=None, risk_decision_id=None
+    )
+    settings.XRPL_URL = "http://127.0.0.1:9/"
+    with pytest.raises(LedgerUnavailable):
+        exact_service.exact_settle(payment=row)
+    assert AgentPayment.objects.get().status == "submitted"
+
+    settings.XRPL_URL = sandbox_url
+    response = client.get(machine_url(article), HTTP_PAYMENT_SIGNATURE=header)
+    assert response.status_code == 200, response.content
+    assert AgentPayment.objects.get().status == "paid"
+    assert JournalEntry.objects.filter(kind="agent_payment").count() == 1

@@ -96,3 +96,27 @@ def test_paychan_forged_first_claim_registers_nothing(
     assert response.status_code in (402, 422)
     assert not Channel.objects.filter(channel_id=channel.channel_id).exists()
     assert not AgentPayment.objects.exists()
+
+
+def test_agents_have_their_own_velocity_limits(
+    client: Client, article: Any, platform: str, sandbox_url: str, settings: Any
+) -> None:
+    from fraud.models import RiskDecisionRecord
+
+    settings.DROPGATE_VELOCITY_AGENT_READER_PER_MINUTE = 1
+    settings.DROPGATE_VELOCITY_READER_PER_MINUTE = 1000  # the readers' limit is not the agents'
+    channel = open_reader_channel(sandbox_url, destination=platform, amount_drops=2_000_000)
+    req = requirement(client, article, "paychan")
+    first = client.get(
+        machine_url(article), HTTP_PAYMENT_SIGNATURE=paychan_header(req, channel, PRICE)
+    )
+    assert first.status_code == 200
+    second = client.get(
+        machine_url(article), HTTP_PAYMENT_SIGNATURE=paychan_header(req, channel, 2 * PRICE)
+    )
+    assert second.status_code == 429
+    assert second.json()["error"]["code"] == "velocity_limited"
+    assert AgentPayment.objects.count() == 1
+    assert Claim.objects.count() == 1
+    decisions = RiskDecisionRecord.objects.order_by("pk")
+    assert [d.category for d in decisions] == ["agent", "agent"]
