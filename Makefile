@@ -16,11 +16,12 @@ PYTHON ?= $(shell for c in $(PYTHON_CANDIDATES); do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; \
 	done)
 
-# Debian packages the suite needs: Chromium for browser tests, SoftHSM2 for the HSM keystore.
-SYSTEM_PACKAGES ?= chromium softhsm2
+# Debian packages the suite needs: Chromium for browser tests, SoftHSM2 for the HSM keystore,
+# redis-server for the Redis tests of a run that has no REDIS_URL (a private one on a free port).
+SYSTEM_PACKAGES ?= chromium softhsm2 redis-server
 
 JS_DIR := static/js
-MYPY_TARGETS := paywall channels_app fraud disputes compliance
+MYPY_TARGETS := paywall channels_app fraud disputes compliance ops agents clients/approver/dropgate_approver.py
 
 # The suite keeps its SQLite files, broker queue and generated secrets apart from the
 # demo's (./var) unless the caller chose a data dir.
@@ -55,6 +56,10 @@ $(VENV_PY):
 
 $(VENV_STAMP): pyproject.toml | $(VENV_PY)
 	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	# The off-the-shelf x402 v2 XRPL client the agents interop test pays with, unchanged. Its
+	# own pins (fastapi<0.116, uvicorn<0.31, openai, google-cloud-storage…) are for its server
+	# half and clash with ours; its client half needs only xrpl-py, requests and pydantic.
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check --no-deps 'x402-xrpl==0.3.4'
 	@touch $@
 
 # --- System packages --------------------------------------------------------------------------
@@ -110,7 +115,9 @@ format: venv
 js-test: js
 	@if [ -f $(JS_DIR)/package.json ]; then cd $(JS_DIR) && npm test --silent; fi
 
-test: venv system-deps js js-test
+# SDK=0 skips building and unit-testing the SDK first (CI does both once, before its suites).
+SDK ?= 1
+test: venv system-deps $(if $(filter 0,$(SDK)),,js js-test)
 	DROPGATE_DATA_DIR="$${DROPGATE_DATA_DIR:-$(TEST_DATA_DIR)}" \
 	DROPGATE_SECRETS_DIR="$${DROPGATE_SECRETS_DIR:-$(TEST_SECRETS_DIR)}" \
 	$(VENV_PY) -m pytest $(PYTEST_ARGS)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, QuerySet, Sum
 
 from channels_app import clock
@@ -58,6 +59,19 @@ def highest_claim(channel: Channel) -> Claim | None:
         claim_verify(claim, channel=channel)
     claims_consistent_verify(channel, claim)
     return claim
+
+
+def channel_with_highest_claim(*, channel_pk: int) -> tuple[Channel, Claim | None]:
+    """The channel's row and its highest claim, read together and verified.
+
+    Read apart, a claim accepted in between (READ COMMITTED) is higher than the mark read
+    before it and looks like a forged row: the two reads hold the channel's row lock, which
+    accepting a claim also takes. Precondition: no open transaction whose lock order this
+    could break. Raises StateIntegrityError.
+    """
+    with transaction.atomic():
+        channel = channel_verify(Channel.objects.select_for_update().get(pk=channel_pk))
+        return channel, highest_claim(channel)
 
 
 def settlement_in_flight(channel: Channel) -> Settlement | None:

@@ -22,6 +22,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from channels_app.admin import ReadOnlyAdmin
+from channels_app.adminkit import RowScopeMixin, may_for_platform, publisher_scope
 from channels_app.exceptions import DropgateError
 from compliance.models import (
     ConsentRecord,
@@ -47,20 +49,11 @@ from compliance.services.rulebook import rulebook_version_ensure
 from compliance.services.sar import SAR_TRANSITIONS, sar_export, sar_export_csv, sar_transition
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 def _require(request: HttpRequest, model: type, action: str = "change") -> None:
+    """A compliance page is a platform door: the model's `action` permission, a verified
+    second factor, and platform staff (a publisher's staff never see compliance work)."""
     meta = model._meta  # type: ignore[attr-defined]
-    if not request.user.has_perm(f"{meta.app_label}.{action}_{meta.model_name}"):
+    if not may_for_platform(request, f"{meta.app_label}.{action}_{meta.model_name}"):
         raise PermissionDenied
 
 
@@ -209,7 +202,8 @@ class PublisherPolicyForm(forms.ModelForm):
 
 
 @admin.register(PublisherPolicy)
-class PublisherPolicyAdmin(admin.ModelAdmin):
+class PublisherPolicyAdmin(RowScopeMixin, admin.ModelAdmin):
+    publisher_key_lookup = "publisher_ref"
     form = PublisherPolicyForm
     list_display = (
         "publisher_ref",
@@ -219,6 +213,14 @@ class PublisherPolicyAdmin(admin.ModelAdmin):
         "updated_by",
     )
     search_fields = ("publisher_ref",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A publisher's staff change their own policy; only platform staff start one (the
+        # publisher_ref is free text).
+        return super().has_add_permission(request) and publisher_scope(request) is None
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ("publisher_ref",) if obj is not None else ()
 
     def save_model(
         self, request: HttpRequest, obj: PublisherPolicy, form: Any, change: bool
@@ -277,9 +279,7 @@ class PublisherKycAdmin(ReadOnlyAdmin):
         ]
 
     def tier_view(self, request: HttpRequest, pk: int) -> Any:
-        _require(request, PublisherKyc, "view")
-        if not request.user.has_perm("compliance.change_publisherkyc"):
-            raise PermissionDenied
+        _require(request, PublisherKyc, "change")
         row = get_object_or_404(PublisherKyc, pk=pk)
         form = KycTierForm(request.POST or None, initial={"tier": row.tier})
         if request.method == "POST" and form.is_valid():
@@ -321,7 +321,7 @@ class FxRateForm(forms.ModelForm):
 
 
 @admin.register(FxRate)
-class FxRateAdmin(admin.ModelAdmin):
+class FxRateAdmin(RowScopeMixin, admin.ModelAdmin):
     form = FxRateForm
     list_display = ("as_of", "base", "quote", "rate", "source", "recorded_at")
     list_filter = ("base", "quote", "source")
@@ -397,7 +397,7 @@ class TaxReportAdmin(ReadOnlyAdmin):
         ]
 
     def generate_view(self, request: HttpRequest) -> Any:
-        _require(request, TaxReport, "view")
+        _require(request, TaxReport, "add")
         form = TaxReportForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -525,8 +525,7 @@ class SarCaseAdmin(ReadOnlyAdmin):
         ]
 
     def transition_view(self, request: HttpRequest, pk: int) -> Any:
-        if not request.user.has_perm("compliance.change_sarcase"):
-            raise PermissionDenied
+        _require(request, SarCase, "change")
         case = get_object_or_404(SarCase, pk=pk)
         form = SarTransitionForm(request.POST or None)
         to_status = form.fields["to_status"]
@@ -557,8 +556,7 @@ class SarCaseAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/compliance/form.html", context)
 
     def export_view(self, request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
-        if not request.user.has_perm("compliance.change_sarcase"):
-            raise PermissionDenied
+        _require(request, SarCase, "change")
         export = sar_export(case_id=get_object_or_404(SarCase, pk=pk).pk, actor=request.user)
         if fmt == "csv":
             response = HttpResponse(sar_export_csv(export), content_type="text/csv; charset=utf-8")

@@ -32,6 +32,7 @@ from django.utils.safestring import mark_safe
 
 from channels_app import clock
 from channels_app.admin import ReadOnlyAdmin
+from channels_app.adminkit import RowScopeMixin, may_for_platform
 from channels_app.exceptions import DropgateError
 from disputes.evidence import evidence_summary
 from disputes.models import (
@@ -178,7 +179,10 @@ def _bulk_action(
 
 
 @admin.register(Dispute)
-class DisputeAdmin(admin.ModelAdmin):
+class DisputeAdmin(RowScopeMixin, admin.ModelAdmin):
+    """Platform rows: disputes are decided by platform staff; a publisher answers its own
+    through the publisher API."""
+
     form = DisputeReviewForm
     list_display = (
         "pk",
@@ -251,7 +255,7 @@ class DisputeAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(request.user.is_staff and request.user.has_perm(DECIDE_PERMISSION))
+        return bool(request.user.is_staff) and may_for_platform(request, DECIDE_PERMISSION)
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return self.has_change_permission(request)
@@ -300,7 +304,7 @@ class DisputeAdmin(admin.ModelAdmin):
         ]
 
     def bundle_view(self, request: HttpRequest, bundle_id: int) -> HttpResponse:
-        if not self.has_view_permission(request):
+        if not self._may_see_reports(request):
             return HttpResponse(status=403)
         bundle = get_object_or_404(EvidenceBundle, pk=bundle_id)
         response = JsonResponse(bundle_document(bundle), json_dumps_params={"indent": 2})
@@ -309,8 +313,14 @@ class DisputeAdmin(admin.ModelAdmin):
         )
         return response
 
+    def _may_see_reports(self, request: HttpRequest) -> bool:
+        """Bundles and reports: platform staff who may view disputes."""
+        return self.has_change_permission(request) or (
+            self.has_view_permission(request) and may_for_platform(request, "disputes.view_dispute")
+        )
+
     def report_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_view_permission(request):
+        if not self._may_see_reports(request):
             return HttpResponse(status=403)
         period = request.GET.get("period") or f"{clock.now():%Y-%m}"
         try:

@@ -311,7 +311,8 @@ class ReaderConsumer(AsyncJsonWebsocketConsumer):
         await self._close(CLOSE_UNAUTHENTICATED if frame.get("status") == 401 else CLOSE_FORBIDDEN)
 
     async def _handle_unlock(self, content: dict[str, Any]) -> None:
-        """`{"type": "unlock", "id", "article", "claim"?, "idempotency_key"?}` →
+        """`{"type": "unlock", "id", "article", "claim"?, "idempotency_key"?, "telemetry_session"?,
+        "evidence"?}` →
         `{"type": "unlock.result", "id", "status", …the body of POST /api/v1/unlocks}`."""
         frame_id = _frame_id(content)
         if self.reader_pk is None or self.reader is None:
@@ -341,7 +342,7 @@ class ReaderConsumer(AsyncJsonWebsocketConsumer):
             return
         data = {
             key: content[key]
-            for key in ("publisher", "article", "claim", "telemetry_session")
+            for key in ("publisher", "article", "claim", "telemetry_session", "evidence")
             if key in content
         }
         headers = dict(self.scope.get("headers") or [])

@@ -194,7 +194,106 @@ STANDARD_SITE_VIEWS = {
 
 
 # Admin views beyond the standard ones, each walked by a test below.
-WALKED_EXTRA_VIEWS = {"auth_user_password_change"}
+# name -> (url args, whether the view changes something)
+CUSTOM_VIEWS: dict[str, tuple[tuple[Any, ...], bool]] = {
+    "disputes_dispute_report": ((), False),
+    "disputes_dispute_bundle": ((1,), False),
+    "compliance_rulebook_current": ((), False),
+    "compliance_rulebook_diff": (("a", "b"), False),
+    "compliance_kyc_tier": ((1,), True),
+    "compliance_taxreport_generate": ((), True),
+    "compliance_taxreport_download": ((1, "json"), False),
+    "compliance_sarcase_transition": ((1,), True),
+    "compliance_sarcase_export": ((1, "json"), True),
+    # the vault's signing page (an upload changes something) and a request's download
+    "payouts_vaultaccount_signing": ((), True),
+    "payouts_vaultaccount_signing_download": (("payout-1-1-1",), False),
+}
+WALKED_EXTRA_VIEWS = {"auth_user_password_change", *CUSTOM_VIEWS}
+
+
+@pytest.fixture
+def compliance_rows(rows: None) -> None:
+    """A KYC record and a SAR case for the custom compliance pages to aim at."""
+    from compliance.services.kyc import kyc_business_submit
+    from compliance.services.sar import sar_open_or_extend
+
+    kyc_business_submit(
+        publisher_ref="pub_kyc",
+        legal_name="L",
+        address="A",
+        country="DE",
+        vat_id="DE136695976",
+        actor="t",
+    )
+    sar_open_or_extend(
+        rule_id="monitoring.shared_funding",
+        subject_kind="funding",
+        subject="rY",
+        summary="s",
+        evidence={},
+    )
+
+
+def _custom_url(name: str) -> str:
+    from compliance.models import PublisherKyc, SarCase
+
+    args, _changes = CUSTOM_VIEWS[name]
+    pk = {"compliance_kyc_tier": PublisherKyc, "compliance_sarcase_transition": SarCase}
+    pk["compliance_sarcase_export"] = SarCase
+    if name in pk:
+        args = (pk[name].objects.values_list("pk", flat=True).first(), *args[1:])
+    return reverse(f"admin:{name}", args=args)
+
+
+CHANGE_FORMS = {
+    "compliance_kyc_tier": {"tier": "0", "reason": "walk"},
+    "compliance_taxreport_generate": {"scheme": "OSS", "period": "2026-Q1"},
+    "compliance_sarcase_transition": {"to_status": "investigating", "reason": "walk"},
+    "compliance_sarcase_export": {},
+    "payouts_vaultaccount_signing": {},
+}
+
+
+@pytest.mark.parametrize("name", sorted(n for n, (_a, changes) in CUSTOM_VIEWS.items() if changes))
+def test_view_only_staff_cannot_use_a_custom_page_that_changes_something(
+    name: str, compliance_rows: None
+) -> None:
+    client = admin_client(view_only_staff())
+    url = _custom_url(name)
+    before = snapshot()
+    assert client.get(url).status_code == 403
+    assert client.post(url, CHANGE_FORMS[name]).status_code == 403
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("name", sorted(CUSTOM_VIEWS))
+def test_publisher_staff_never_open_a_platform_page(
+    name: str, compliance_rows: None, two_publishers: Any
+) -> None:
+    mine, _theirs = two_publishers
+    editor = publisher_staff(
+        mine,
+        extra=(
+            "compliance.change_publisherkyc",
+            "compliance.add_taxreport",
+            "compliance.change_sarcase",
+            "disputes.decide_dispute",
+        ),
+    )
+    client = admin_client(editor)
+    url = _custom_url(name)
+    before = snapshot()
+    assert client.get(url).status_code == 403
+    assert client.post(url, CHANGE_FORMS.get(name, {})).status_code == 403
+    assert snapshot() == before
+
+
+def test_a_password_only_session_opens_no_custom_page(compliance_rows: None) -> None:
+    root = User.objects.create_superuser("root", "root@example.invalid", "pw-for-tests")
+    client = admin_client(root, verified=False)
+    for name in CUSTOM_VIEWS:
+        assert client.get(_custom_url(name)).status_code in (302, 403), name
 
 
 def test_view_only_staff_cannot_set_a_password(rows: None) -> None:

@@ -112,9 +112,12 @@ def test_database_url_selects_postgresql_and_redis_url_selects_redis(tmp_path):
 
 
 @pytest.mark.django_db
-def test_sqlite_test_database_is_a_wal_file_under_the_data_dir():
-    if connection.vendor != "sqlite":
-        pytest.skip("the suite runs on PostgreSQL")
+def test_the_test_database_is_the_one_the_run_configured():
+    """SQLite: a WAL file under the data dir with a busy timeout. PostgreSQL: a `test_` copy."""
+    if connection.vendor == "postgresql":
+        assert connection.settings_dict["NAME"].startswith("test_")
+        return
+    assert connection.vendor == "sqlite"
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode")
         (mode,) = cursor.fetchone()
@@ -125,13 +128,6 @@ def test_sqlite_test_database_is_a_wal_file_under_the_data_dir():
     test_db = Path(connection.settings_dict["NAME"])
     assert test_db.is_file()
     assert test_db.parent == Path(settings.DATA_DIR)
-
-
-@pytest.mark.django_db
-def test_postgresql_test_database_is_prefixed_test():
-    if connection.vendor != "postgresql":
-        pytest.skip("the suite runs on SQLite")
-    assert connection.settings_dict["NAME"].startswith("test_")
 
 
 def test_database_url_round_trips_through_dj_database_url():

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from channels_app import clock
+from channels_app.enqueue import enqueue_on_commit
 from channels_app.exceptions import ClaimRejected
 from channels_app.models import Channel, ChannelStatus, Claim
 from channels_app.services.integrity import channel_verify, integrity_guarded
@@ -253,9 +254,11 @@ def _record(
             ],
         )
         if amount - channel.ledger_balance_drops >= settings.DROPGATE_SETTLEMENT_THRESHOLD_DROPS:
-            from channels_app.tasks import settle_channel
+            from channels_app.tasks import settle_channel, settle_once_key
 
-            settle_channel.delay_on_commit(channel.pk, "threshold")
+            enqueue_on_commit(
+                settle_channel, channel.pk, "threshold", once_key=settle_once_key(channel.pk)
+            )
     return AcceptedClaim(
         claim_id=claim.pk,
         channel_id=channel.channel_id,

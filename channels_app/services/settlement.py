@@ -21,6 +21,7 @@ from xrpl.models.transactions import PaymentChannelClaim, PaymentChannelClaimFla
 
 from channels_app import ledger
 from channels_app.crashpoints import crash_point
+from channels_app.enqueue import enqueue_on_commit
 from channels_app.keys.services import platform_address, settlement_sign
 from channels_app.models import (
     IN_FLIGHT,
@@ -30,7 +31,7 @@ from channels_app.models import (
     Settlement,
     SettlementStatus,
 )
-from channels_app.selectors import highest_claim
+from channels_app.selectors import channel_with_highest_claim
 from channels_app.services.channels import channel_sync
 from channels_app.services.journal import credit, debit, journal_post
 
@@ -218,7 +219,8 @@ def settlement_run(
         )
     if channel.status == ChannelStatus.CLOSED:
         return SettlementOutcome(channel.channel_id, "closed", channel.ledger_balance_drops)
-    claim = highest_claim(channel)
+    # Fresh, with its highest claim under one lock: claims keep arriving while this runs.
+    channel, claim = channel_with_highest_claim(channel_pk=channel.pk)
     redeemable = claim is not None and claim.amount_drops > channel.ledger_balance_drops
     if not redeemable and not close:
         return SettlementOutcome(channel.channel_id, "nothing_to_do", channel.ledger_balance_drops)
@@ -245,10 +247,15 @@ def settlement_close_request(*, channel_id: str, reason: str) -> None:
     The same path the watchtower uses for a source's close request; safe to ask twice
     (settlement_run is idempotent and keeps one settlement in flight per channel).
     """
-    from channels_app.tasks import settle_channel  # the tasks module imports this one
+    from channels_app.tasks import (  # the tasks module imports this one
+        settle_channel,
+        settle_once_key,
+    )
 
     channel_pk = Channel.objects.values_list("pk", flat=True).get(channel_id=channel_id.upper())
-    settle_channel.delay_on_commit(channel_pk, reason, True)
+    enqueue_on_commit(
+        settle_channel, channel_pk, reason, True, once_key=settle_once_key(channel_pk, True)
+    )
 
 
 def _await(

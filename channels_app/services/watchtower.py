@@ -31,7 +31,11 @@ from django.db import IntegrityError, transaction
 
 from channels_app import clock, ledger
 from channels_app.models import IN_FLIGHT, Channel, ChannelStatus, Settlement, WatchtowerAlert
-from channels_app.selectors import channels_to_watch, highest_claim, settlement_in_flight
+from channels_app.selectors import (
+    channel_with_highest_claim,
+    channels_to_watch,
+    settlement_in_flight,
+)
 from channels_app.services.channels import channel_sync
 from channels_app.services.integrity import ALERT_CODE as INTEGRITY_ALERT_CODE
 from channels_app.services.integrity import (
@@ -132,8 +136,9 @@ def watchtower_check(*, channel_pk: int, ledger_now: int | None = None) -> Watch
     The channel and its highest claim are read verified. Precondition: no open transaction.
     Raises LedgerUnavailable, and StateIntegrityError (the channel must not be acted on).
     """
-    channel = channel_sync(channel_pk=channel_pk)
-    highest_claim(channel)  # the claims must back the accepted amount
+    channel_sync(channel_pk=channel_pk)
+    # The claims must back the accepted amount: both read under one lock (claims keep arriving).
+    channel, _ = channel_with_highest_claim(channel_pk=channel_pk)
     if channel.status == ChannelStatus.CLOSED:
         with transaction.atomic():
             _write_off_lost_claims(channel)

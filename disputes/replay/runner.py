@@ -278,6 +278,29 @@ def _claim_keypair() -> tuple[str, str]:
     return keypairs.derive_keypair(keypairs.generate_seed(algorithm=CryptoAlgorithm.ED25519))
 
 
+def _register_reader(publisher: Any, public: str, private: str) -> Any:
+    """A reader of `publisher` with claim key (`public`, `private`), registered as the frame
+    does: a fresh challenge, signed with the claim key as the proof of possession."""
+    from xrpl.core import keypairs
+
+    from paywall.services.readers import (
+        reader_create,
+        reader_registration_challenge,
+        reader_registration_message,
+    )
+
+    challenge = reader_registration_challenge(publisher=publisher).challenge
+    message = reader_registration_message(
+        publisher_key=publisher.key, challenge=challenge, public_key=bytes.fromhex(public)
+    )
+    return reader_create(
+        publisher=publisher,
+        claim_public_key=public,
+        challenge=challenge,
+        proof_signature=str(keypairs.sign(message, private)),
+    )
+
+
 def _sign_claim(seat: _ReaderSeat, amount: int) -> str:
     from xrpl.core import keypairs
     from xrpl.core.binarycodec import encode_for_signing_claim
@@ -304,7 +327,6 @@ def _setup(world: _World) -> None:
     from paywall.services.articles import article_upsert
     from paywall.services.channels import reader_channel_register
     from paywall.services.publishers import publisher_create
-    from paywall.services.readers import reader_create
     from paywall.types import Price
 
     scenario = world.scenario
@@ -340,7 +362,7 @@ def _setup(world: _World) -> None:
     minimum = int(settings.DROPGATE_MIN_CHANNEL_DROPS)
     for (reader_ref, publisher_ref), articles in spend.items():
         public, private = _claim_keypair()
-        issued = reader_create(publisher=world.publishers[publisher_ref], claim_public_key=public)
+        issued = _register_reader(world.publishers[publisher_ref], public, private)
         seat = _ReaderSeat(reader=issued.reader, public_key=public, private_key=private)
         seat.funded_drops = max(minimum, sum(scenario.articles[a].price_drops for a in articles))
         seat.wallet = Wallet.create()
@@ -383,14 +405,13 @@ def _setup(world: _World) -> None:
 def _seat(world: _World, reader_ref: Any, publisher_ref: str) -> _ReaderSeat:
     """The scenario reader's seat at a publisher; one without a channel is made on demand
     (a reader that only ever disputes there)."""
-    from paywall.services.readers import reader_create
 
     if reader_ref not in world.scenario.readers:
         raise _Refused("reader_not_found")
     seat = world.seats.get((reader_ref, publisher_ref))
     if seat is None:
         public, private = _claim_keypair()
-        issued = reader_create(publisher=world.publishers[publisher_ref], claim_public_key=public)
+        issued = _register_reader(world.publishers[publisher_ref], public, private)
         seat = _ReaderSeat(reader=issued.reader, public_key=public, private_key=private)
         world.seats[(reader_ref, publisher_ref)] = seat
     return seat

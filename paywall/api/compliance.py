@@ -20,7 +20,13 @@ from compliance import selectors as compliance_selectors
 from compliance.models import PublisherKyc, PublisherPolicy
 from compliance.services.kyc import kyc_address_prove, kyc_business_submit, kyc_proof_message
 from compliance.services.publishers import publisher_policy_set
-from compliance.services.readers import consent_give, consent_status, country_confirm, tax_preview
+from compliance.services.readers import (
+    consent_give,
+    consent_required,
+    consent_status,
+    country_confirm,
+    tax_preview,
+)
 from paywall import selectors
 from paywall.api.base import DropsField, api_key_of, error_responses, reader_of, validated
 from paywall.api.evidence import EvidenceInSerializer, evidence_of
@@ -56,6 +62,11 @@ class ConsentOutSerializer(serializers.Serializer):
     given = serializers.BooleanField()
     given_at = serializers.DateTimeField(allow_null=True)
     rule = serializers.CharField()
+    # DRF's metaclass pops declared fields off the class, so this does not shadow Field.required.
+    required = serializers.BooleanField(  # type: ignore[assignment]
+        help_text="Unlocks are refused (428 consent_required) until it is given: the frame asks "
+        "before the first paid unlock."
+    )
 
 
 class ConsentApi(ReaderView):
@@ -71,7 +82,13 @@ class ConsentApi(ReaderView):
         version, given = consent_status(
             reader_ref=reader.public_id, publisher_ref=reader.publisher.key
         )
-        out = {"text_version": version, "given": given, "given_at": None, "rule": _CONSENT}
+        out = {
+            "text_version": version,
+            "given": given,
+            "given_at": None,
+            "rule": _CONSENT,
+            "required": consent_required(text_version=version),
+        }
         return Response(ConsentOutSerializer(out).data)
 
     @extend_schema(
@@ -93,6 +110,7 @@ class ConsentApi(ReaderView):
             "given": True,
             "given_at": record.at,
             "rule": record.rule_id,
+            "required": consent_required(text_version=record.text_version),
         }
         return Response(ConsentOutSerializer(out).data, status=status.HTTP_201_CREATED)
 

@@ -194,6 +194,51 @@ def test_concurrent_settlement_runs_submit_once(sandbox_url, platform, transacti
     assert journal_reconcile().ok
 
 
+def test_a_claim_accepted_while_settlement_reads_is_not_an_integrity_violation(
+    sandbox_url, platform, monkeypatch
+) -> None:
+    # Found by benchmarks/faults.py: under load a claim committed between settlement's read
+    # of the channel and its read of the highest claim, which then looked forged (CRITICAL
+    # alert, settlement refused).
+    import channels_app.services.settlement as settlement_module
+
+    reader, channel = register(sandbox_url, platform)
+    pay(reader, 1)
+    real_sync = settlement_module.channel_sync
+
+    def sync_then_a_claim_arrives(*, channel_pk: int) -> Channel:
+        synced = real_sync(channel_pk=channel_pk)
+        pay(reader, 2)  # another request's unlock commits now
+        return synced
+
+    monkeypatch.setattr(settlement_module, "channel_sync", sync_then_a_claim_arrives)
+    outcome = settlement_run(channel_pk=channel.pk, reason="race")
+    assert outcome.state == "validated", outcome
+    assert outcome.balance_drops == 2 * PRICE
+    assert not WatchtowerAlert.objects.exists()
+    assert journal_reconcile().ok
+
+
+def test_a_claim_accepted_while_the_watchtower_reads_is_not_an_integrity_violation(
+    sandbox_url, platform, monkeypatch
+) -> None:
+    import channels_app.services.watchtower as watchtower_module
+
+    reader, channel = register(sandbox_url, platform)
+    pay(reader, 1)
+    real_sync = watchtower_module.channel_sync
+
+    def sync_then_a_claim_arrives(*, channel_pk: int) -> Channel:
+        synced = real_sync(channel_pk=channel_pk)
+        pay(reader, 2)
+        return synced
+
+    monkeypatch.setattr(watchtower_module, "channel_sync", sync_then_a_claim_arrives)
+    decision = watchtower_check(channel_pk=channel.pk)
+    assert decision.action == "none", decision
+    assert not WatchtowerAlert.objects.exists()
+
+
 def test_watchtower_settles_before_a_reader_requested_close(sandbox_url, platform) -> None:
     # given a channel with accepted claims whose source asks to close it
     reader, channel = register(sandbox_url, platform, settle_delay=60)

@@ -8,13 +8,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from compliance.models import KycEvent, PublisherPolicy, RulebookVersion, SarCase, TaxReport
 from compliance.rules import rulebook
 from compliance.services.fx import fx_import_ecb, fx_rate_record
 from compliance.services.kyc import kyc_business_submit
 from compliance.services.sar import sar_open_or_extend
+from tests.admin_support import admin_client as signed_in
+from tests.admin_support import staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -22,10 +23,8 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "compliance"
 
 
 @pytest.fixture
-def admin_client(client):
-    user = get_user_model().objects.create_superuser("root", "root@example.com", "x")
-    client.force_login(user)
-    return client
+def admin_client():
+    return signed_in(staff_user("root", superuser=True))
 
 
 def test_the_running_rulebook_and_the_diff_between_versions(admin_client) -> None:
@@ -94,9 +93,8 @@ def test_a_sar_case_is_moved_with_a_reason_and_exported(admin_client) -> None:
     assert admin_client.get(f"/admin/compliance/sarcase/{case.pk}/change/").status_code == 200
 
 
-def test_staff_without_the_permission_cannot_move_a_case(client) -> None:
-    user = get_user_model().objects.create_user("clerk", password="x", is_staff=True)
-    client.force_login(user)
+def test_staff_without_the_permission_cannot_move_a_case() -> None:
+    client = signed_in(staff_user("clerk", perms=["compliance.view_sarcase"]))
     case, _ = sar_open_or_extend(
         rule_id="monitoring.shared_funding",
         subject_kind="funding",

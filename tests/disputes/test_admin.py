@@ -14,26 +14,26 @@ from channels_app import clock
 from disputes.models import Dispute, EvidenceBundle
 from disputes.services.filing import dispute_file
 from disputes.services.review import dispute_decide
+from tests.admin_support import admin_client as signed_in
+from tests.admin_support import staff_user
 from tests.disputes.helpers import dwell, fetch, pay
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client(client: Client) -> Client:
-    user = get_user_model().objects.create_superuser("root", "root@example.invalid", "pw")
-    client.force_login(user)
-    return client
+def admin_client() -> Client:
+    return signed_in(staff_user("root", superuser=True))
 
 
 def staff(client: Client, name: str, *, decide: bool) -> Client:
     user = get_user_model().objects.create_user(username=name, is_staff=True)
     user.user_permissions.add(Permission.objects.get(codename="view_dispute"))
+    # platform staff: disputes are decided by the platform, never by a publisher's staff
+    user.user_permissions.add(Permission.objects.get(codename="view_all_publishers"))
     if decide:
         user.user_permissions.add(Permission.objects.get(codename="decide_dispute"))
-    fresh = Client()
-    fresh.force_login(user)
-    return fresh
+    return signed_in(user)
 
 
 def review(client: Client, dispute: Dispute, **data: str):

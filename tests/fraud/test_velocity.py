@@ -1,12 +1,12 @@
 """Payment velocity limits: exact limits per dimension, all-or-nothing, agents apart, soft-limit
-cases, and concurrency at the limit on the embedded LocMem cache and, when REDIS_URL is set,
-on real Redis (one Lua script)."""
+cases, and concurrency at the limit on the embedded LocMem cache and on real Redis (one Lua
+script): the run's REDIS_URL, or a private redis-server when the run has none."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -16,23 +16,26 @@ from channels_app import clock
 from fraud.exceptions import RiskChecksUnavailable
 from fraud.models.cases import FraudCase
 from fraud.services.velocity import velocity_consume
-
-REDIS_URL = os.environ.get("REDIS_URL", "")
-
-BACKENDS = [
-    pytest.param({"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, id="locmem"),
-    pytest.param(
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
-        id="redis",
-        marks=pytest.mark.skipif(not REDIS_URL, reason="REDIS_URL not set"),
-    ),
-]
+from tests.fixtures.redis_server import redis_url
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(scope="session")
+def real_redis() -> Iterator[str]:
+    with redis_url() as url:
+        yield url
+
+
+@pytest.fixture(params=["locmem", "redis"])
 def limits(request, settings):
     """A velocity cache of the parametrised kind and small, explicit limits (0: off)."""
-    settings.CACHES = {**settings.CACHES, "velocity-test": {**request.param, "KEY_PREFIX": "t"}}
+    if request.param == "redis":
+        backend = {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": request.getfixturevalue("real_redis"),
+        }
+    else:
+        backend = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    settings.CACHES = {**settings.CACHES, "velocity-test": {**backend, "KEY_PREFIX": "t"}}
     settings.DROPGATE_VELOCITY_CACHE = "velocity-test"
     for dimension in (
         "READER",

@@ -376,6 +376,33 @@ def test_a_ledger_outage_is_503_ledger_unavailable(api, setup, settings) -> None
     assert Channel.objects.count() == channels_before
 
 
+def test_a_broker_outage_after_the_commit_does_not_fail_the_paid_unlock(
+    api, setup, settings, monkeypatch, django_capture_on_commit_callbacks, caplog
+) -> None:
+    # Found by benchmarks/faults.py: with Redis (the broker) down, queueing the settlement
+    # task after the claim committed raised, and the reader got a 500 for a payment that
+    # went through. The periodic sweep settles the channel later instead.
+    from kombu.exceptions import OperationalError
+
+    from channels_app.tasks import settle_channel
+
+    _, article, _, auth, key, channel = setup
+    settings.DROPGATE_SETTLEMENT_THRESHOLD_DROPS = PRICE  # this claim queues a settlement
+
+    def broker_down(*args: object, **kwargs: object) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(settle_channel, "apply_async", broker_down)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = api.post(
+            "unlocks", {"article": article.slug, "claim": claim(key, channel, PRICE)}, auth=auth
+        )
+    assert callbacks, "the settlement was to be queued after the commit"
+    assert response.status_code == 201, response.content
+    assert ledger_state(channel)[:2] == (PRICE, 1)
+    assert "could not queue channels_app.tasks.settle_channel" in caplog.text
+
+
 # --- Restoring a returning reader's unlocks ---------------------------------------------------
 
 
