@@ -12,6 +12,7 @@ the request as curl), so one run shows every finding.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,3 +223,38 @@ def test_stateful_links(harness_world: HarnessWorld) -> None:
         )
     )
     _assert_clean(findings, world, "stateful run")
+
+
+# OPTIONS is not among them: it is CORS preflight, answered on every API path.
+UNSUPPORTED_METHODS = ("TRACE", "PATCH", "DELETE", "PUT", "POST", "GET", "PROPFIND")
+
+
+def test_unsupported_methods_on_every_path_are_4xx_json(harness_world: HarnessWorld) -> None:
+    # Valid-looking path parameters, so the probe reaches the route (a 404 says nothing about
+    # the method): the publisher's key, its article, numeric ids
+    world = harness_world
+    schema = requests.get(f"{world.server.url}/api/schema/?format=json", timeout=30).json()
+    values = {"pub": world.publisher_key, "slug": world.article, "currency": "USD"}
+    session = requests.Session()
+    probes = 0
+    for template, operations in schema["paths"].items():
+        path = template
+        for name in re.findall(r"{([^}]+)}", template):
+            path = path.replace("{" + name + "}", values.get(name, "1"))
+        declared = {method.upper() for method in operations if method != "parameters"}
+        for method in UNSUPPORTED_METHODS:
+            if method in declared:
+                continue
+            response = session.request(
+                method,
+                f"{world.server.url}{path}",
+                headers={"Origin": world.origin, "Authorization": f"Reader {world.reader_token}"},
+                data=b"x",
+                timeout=30,
+            )
+            probes += 1
+            assert 400 <= response.status_code < 500, (method, path, response.status_code)
+            body = response.json()
+            assert set(body) == {"error"} and body["error"]["code"], (method, path, body)
+    print(f"\nmethod probe: {probes} requests")
+    assert probes > 100
