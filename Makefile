@@ -21,7 +21,7 @@ PYTHON ?= $(shell for c in $(PYTHON_CANDIDATES); do \
 SYSTEM_PACKAGES ?= chromium softhsm2 redis-server
 
 JS_DIR := static/js
-MYPY_TARGETS := paywall channels_app fraud disputes compliance ops
+MYPY_TARGETS := paywall channels_app fraud disputes compliance ops agents clients/approver/dropgate_approver.py
 
 # The suite keeps its SQLite files, broker queue and generated secrets apart from the
 # demo's (./var) unless the caller chose a data dir.
@@ -56,6 +56,10 @@ $(VENV_PY):
 
 $(VENV_STAMP): pyproject.toml | $(VENV_PY)
 	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	# The off-the-shelf x402 v2 XRPL client the agents interop test pays with, unchanged. Its
+	# own pins (fastapi<0.116, uvicorn<0.31, openai, google-cloud-storage…) are for its server
+	# half and clash with ours; its client half needs only xrpl-py, requests and pydantic.
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check --no-deps 'x402-xrpl==0.3.4'
 	@touch $@
 
 # --- System packages --------------------------------------------------------------------------

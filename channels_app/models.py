@@ -285,6 +285,7 @@ class JournalEntry(AppendOnlyJournalRow, models.Model):
         SWEEP = "sweep", "hot-float sweep"
         CREDIT_APPLIED = "credit_applied", "reader credit applied"
         DISPUTE_REINSTATED = "dispute_reinstated", "publisher reinstated after a dispute"
+        AGENT_PAYMENT = "agent_payment", "agent payment (x402 exact)"
 
     kind = models.CharField(max_length=24, choices=Kind.choices, db_index=True)
     reference = models.CharField(max_length=128)

@@ -66,9 +66,12 @@ def _origin_allowed(publisher_ref: str, origin: str) -> bool:
 class TelemetryConsumer(AsyncWebsocketConsumer):
     """One page's telemetry. State: the session, its accumulators and a token bucket."""
 
-    # No channel layer: nothing is ever sent to this socket from elsewhere, and subscribing
-    # would tie every open socket to Redis (a Redis restart used to crash them all).
-    channel_layer_alias = "__telemetry_uses_no_channel_layer__"
+    # No channel layer: this socket takes no messages from groups or other processes, and a
+    # subscription would hold a blocking Redis read per connection (BZPOPMIN), whose timeouts
+    # ended sockets with an unhandled error (found by the websocket and faults harnesses). An alias that is
+    # not configured makes Channels skip the layer.
+    channel_layer_alias = "dropgate-no-channel-layer"
+
     state: SessionState | None = None
     limits: BatchLimits
     closing: bool = False
@@ -167,6 +170,10 @@ class TelemetryConsumer(AsyncWebsocketConsumer):
             await self._reject(exc)
         except DEPENDENCY_DOWN as exc:
             await self._unavailable(exc)
+        except OSError:
+            # The client went away while we answered (uvicorn's ClientDisconnected): nothing
+            # to close and nothing wrong with the service.
+            self.closing = True
         except Exception as exc:
             # Only the class: the message of an error over a frame could quote the frame.
             logger.error("telemetry socket: %s", type(exc).__name__)

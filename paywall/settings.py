@@ -138,6 +138,7 @@ INSTALLED_APPS = [
     "compliance",
     "paywall",
     "ops",
+    "agents",
 ]
 
 MIDDLEWARE = [
@@ -283,6 +284,17 @@ if XRPL_LEDGER_KIND not in ("sandbox", "rippled"):
 DROPGATE_SANDBOX_MODE = XRPL_LEDGER_KIND == "sandbox"
 XRPL_TIMEOUT_SECONDS = float(env_str("XRPL_TIMEOUT_SECONDS", "5"))
 DROPGATE_FAUCET_ENABLED = env_bool("DROPGATE_FAUCET_ENABLED", DROPGATE_SANDBOX_MODE)
+# The sandbox ledger's NetworkID (rippled's [network_id]). 1 by default: the public XRPL x402
+# clients speak only xrpl:0, xrpl:1 and xrpl:2, and the sandbox is a test network.
+XRPL_SANDBOX_NETWORK_ID = env_int("XRPL_SANDBOX_NETWORK_ID", 1)
+# The NetworkID agents are told to pay on (`xrpl:<id>`). Blank: what the ledger's server_info
+# reports, read once and cached.
+XRPL_NETWORK_ID = env_str("XRPL_NETWORK_ID", "")
+# Whether the vault may be spent by signer keys the server holds (`payout_approve`: the admin's
+# "Approve as signer N"). A convenience of the sandbox and the demo only: with it off (the
+# default outside sandbox mode) the vault's SignerList must name offline approvers
+# (vault_custody_migrate), so a server compromise alone cannot move vault funds.
+DROPGATE_VAULT_SERVER_SIGNERS = env_bool("DROPGATE_VAULT_SERVER_SIGNERS", DROPGATE_SANDBOX_MODE)
 # The standalone genesis seed: public knowledge, only ever used when the faucet is enabled.
 DROPGATE_FAUCET_SEED = env_str("DROPGATE_FAUCET_SEED", "snoPBrXtMeMyMHUVTgbuqAfg1SUTb")
 # Give the settlement account a regular key and disable its master key at bootstrap.
@@ -291,6 +303,17 @@ DROPGATE_MIN_SETTLE_DELAY_SECONDS = env_int("DROPGATE_MIN_SETTLE_DELAY_SECONDS",
 DROPGATE_MIN_CHANNEL_DROPS = env_int("DROPGATE_MIN_CHANNEL_DROPS", 1_000_000)
 DROPGATE_CLOSE_SAFETY_MARGIN_SECONDS = env_int("DROPGATE_CLOSE_SAFETY_MARGIN_SECONDS", 600)
 DROPGATE_SETTLEMENT_THRESHOLD_DROPS = env_int("DROPGATE_SETTLEMENT_THRESHOLD_DROPS", 5_000_000)
+# Agents over HTTP 402 (agents app). How long an x402 requirement (its price and invoice) holds;
+# how many ledgers ahead an `exact` blob's LastLedgerSequence may be; how long a request waits
+# for its Payment to be validated before answering 503 payment_pending; the poll interval.
+DROPGATE_AGENT_QUOTE_SECONDS = env_int("DROPGATE_AGENT_QUOTE_SECONDS", 120)
+DROPGATE_AGENT_MAX_LEDGER_WINDOW = env_int("DROPGATE_AGENT_MAX_LEDGER_WINDOW", 60)
+DROPGATE_AGENT_SETTLE_TIMEOUT_SECONDS = float(
+    env_str("DROPGATE_AGENT_SETTLE_TIMEOUT_SECONDS", "20")
+)
+DROPGATE_AGENT_POLL_SECONDS = float(env_str("DROPGATE_AGENT_POLL_SECONDS", "0.05"))
+# Web Bot Auth: how far a signature's `created` may lie in the past or future.
+DROPGATE_BOT_AUTH_MAX_AGE_SECONDS = env_int("DROPGATE_BOT_AUTH_MAX_AGE_SECONDS", 300)
 DROPGATE_SETTLEMENT_WAIT_SECONDS = float(env_str("DROPGATE_SETTLEMENT_WAIT_SECONDS", "10"))
 DROPGATE_WATCHTOWER_ALERT_MARGIN_SECONDS = env_int("DROPGATE_WATCHTOWER_ALERT_MARGIN_SECONDS", 120)
 DROPGATE_PLATFORM_FEE_BPS = env_int("DROPGATE_PLATFORM_FEE_BPS", 1000)
@@ -404,6 +427,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "reader": env_str("DROPGATE_THROTTLE_READER", "600/min"),
         "anon": env_str("DROPGATE_THROTTLE_ANON", "300/min"),
+        "agent": env_str("DROPGATE_THROTTLE_AGENT", "1200/min"),
         "publisher": env_str("DROPGATE_THROTTLE_PUBLISHER", "1200/min"),
         "readyz": env_str("DROPGATE_THROTTLE_READYZ", "120/min"),
     },

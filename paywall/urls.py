@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/", include("paywall.api_urls")),
     path("api/v1/", include("disputes.urls")),
+    path("api/v1/", include("agents.urls")),
     path("sdk/frame/<str:pub>", frame.signer_frame, name="sdk-frame"),
     path("", include(root_urlpatterns)),
 ]

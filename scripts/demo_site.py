@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import json
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -26,6 +27,30 @@ def render_page(*, paywall: str, publisher: str) -> str:
 </article>"""
         for a in ARTICLES
     )
+    # Each article's machine URL (agents pay there over HTTP 402), and JSON-LD marking the paid
+    # part, so search engines do not take the paywall for cloaking. A JSON-LD block is data,
+    # never executed: the CSP's script-src does not apply to it.
+    alternates = "\n".join(
+        f'<link rel="alternate" type="application/json" title="{html.escape(a.slug)}" '
+        f'href="{html.escape(paywall)}/api/v1/agents/{html.escape(publisher)}/articles/{html.escape(a.slug)}">'
+        for a in ARTICLES
+    )
+    structured = json.dumps(
+        [
+            {
+                "@context": "https://schema.org",
+                "@type": "NewsArticle",
+                "headline": a.title,
+                "isAccessibleForFree": False,
+                "hasPart": {
+                    "@type": "WebPageElement",
+                    "isAccessibleForFree": False,
+                    "cssSelector": f'[data-paywall-article="{a.slug}"] [data-paywall-content]',
+                },
+            }
+            for a in ARTICLES
+        ]
+    ).replace("<", "\\u003c")
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -34,6 +59,8 @@ def render_page(*, paywall: str, publisher: str) -> str:
 <title>The Daily Drop</title>
 <link rel="stylesheet" href="/site.css">
 <link rel="icon" href="data:,">
+{alternates}
+<script type="application/ld+json">{structured}</script>
 <script src="{html.escape(paywall)}/static/js/paywall.js" data-publisher="{html.escape(publisher)}" async></script>
 </head>
 <body>

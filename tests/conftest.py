@@ -12,7 +12,7 @@ import pytest
 
 # Fixture plugins. A plugin that is still being written (absent) is skipped rather than
 # breaking collection of the whole suite.
-_FIXTURE_PLUGINS = ("tests.fixtures.worker", "tests.fixtures.sandbox", "tests.fixtures.live_server")
+_FIXTURE_PLUGINS = ("tests.fixtures.worker", "tests.fixtures.sandbox")
 
 pytest_plugins = [name for name in _FIXTURE_PLUGINS if importlib.util.find_spec(name) is not None]
 

@@ -43,6 +43,10 @@ _MESSAGES = {
     "telNETWORK_ID_MAKES_TX_NON_CANONICAL": (
         "Transactions submitted to this node/network must NOT include a NetworkID field."
     ),
+    "telREQUIRES_NETWORK_ID": (
+        "Transactions submitted to this node/network must include a correct NetworkID field."
+    ),
+    "telWRONG_NETWORK": "Transaction specifies a Network ID that differs from that of the local node.",
     "temMALFORMED": "Malformed transaction.",
     "temBAD_AMOUNT": "Malformed: Bad amount.",
     "temBAD_CURRENCY": "Malformed: Bad currency.",

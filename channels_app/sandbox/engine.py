@@ -883,8 +883,15 @@ def _preflight_common(ctx: Context) -> Transactor:
     transactor = TRANSACTORS.get(str(tx_type))
     if transactor is None:
         raise TxFailure("temDISABLED", f"the sandbox does not support {tx_type} transactions")
-    if "NetworkID" in tx and (ctx.network_id is None or ctx.network_id <= 1024):
-        raise TxFailure("telNETWORK_ID_MAKES_TX_NON_CANONICAL")
+    # rippled's rule: networks up to 1024 predate the field, so it must be absent there;
+    # above 1024 it is required and must name this network (no cross-network replay).
+    if ctx.network_id is None or ctx.network_id <= 1024:
+        if "NetworkID" in tx:
+            raise TxFailure("telNETWORK_ID_MAKES_TX_NON_CANONICAL")
+    elif "NetworkID" not in tx:
+        raise TxFailure("telREQUIRES_NETWORK_ID")
+    elif _u32(tx, "NetworkID") != ctx.network_id:
+        raise TxFailure("telWRONG_NETWORK")
     if not is_valid_classic_address(str(tx.get("Account", ""))):
         raise TxFailure("temBAD_SRC_ACCOUNT")
     fee = xrp_drops(tx.get("Fee"))

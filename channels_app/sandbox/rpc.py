@@ -91,8 +91,12 @@ class Sandbox:
         fees: Fees | None = None,
         clock: LedgerClock | None = None,
         verify: Verifier = project_verifier,
+        network_id: int = 0,
     ) -> None:
         self.lock = threading.RLock()
+        # The NetworkID server_info reports and transactions are checked against (rippled's
+        # [network_id]); above 1024 every transaction must carry it.
+        self.network_id = network_id
         self.fees = fees or Fees()
         self.clock = clock or LedgerClock()
         self.verify = verify
@@ -238,6 +242,7 @@ class Sandbox:
                 "jq_trans_overflow": "0",
                 "last_close": {"converge_time_s": 0, "proposers": 0},
                 "load_factor": 1,
+                "network_id": self.network_id,
                 "peer_disconnects": "0",
                 "peer_disconnects_resources": "0",
                 "peers": 0,
@@ -554,6 +559,7 @@ class Sandbox:
             tx_index=len(self.state.open_tx_hashes),
             fees=self.fees,
             verify=self.verify,
+            network_id=self.network_id,
         )
         record: dict[str, Any] = {
             "hash": tx_hash,

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -254,13 +255,25 @@ class ReceiptListApi(ReaderView):
     @extend_schema(
         operation_id="reader_receipts",
         summary="The reader's receipts, newest first (price, tax, publisher, time, claim)",
-        responses={200: ReceiptListOutSerializer, **error_responses(401, 403)},
+        parameters=[
+            OpenApiParameter(
+                "before",
+                str,
+                OpenApiParameter.QUERY,
+                required=False,
+                pattern=r"^[0-9]{1,18}$",
+                description="Receipts older than this receipt id (the next page).",
+            )
+        ],
+        responses={200: ReceiptListOutSerializer, **error_responses(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
         reader = reader_of(request)
         before = request.query_params.get("before", "")
+        if before and not (before.isascii() and before.isdigit() and len(before) <= 18):
+            raise ValidationError({"before": ["A receipt id: up to 18 decimal digits."]})
         rows = compliance_selectors.receipts_of_reader(
-            reader.public_id, before_id=int(before) if before.isdigit() else None
+            reader.public_id, before_id=int(before) if before else None
         )
         return Response(ReceiptListOutSerializer({"receipts": rows}).data)
 

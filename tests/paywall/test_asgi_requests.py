@@ -101,3 +101,42 @@ def test_a_preflight_is_answered_for_a_registered_origin() -> None:
     )
     assert status == 200
     assert out.get("access-control-allow-origin") == ORIGIN
+
+
+@pytest.mark.parametrize("path", ["/ws/reader/", "/ws/telemetry/?publisher=pub_none"])
+def test_the_sockets_do_not_read_the_channel_layer(monkeypatch, path: str) -> None:
+    # Found by the websocket harness: each socket subscribed to the channel layer (a blocking
+    # Redis read per connection) though nothing sends to it; a Redis read timeout ended the
+    # socket with an unhandled error. A layer that fails must not touch the sockets.
+    from channels.layers import get_channel_layer
+    from channels.testing import WebsocketCommunicator
+
+    from paywall.asgi import application
+
+    layer = get_channel_layer()
+    assert layer is not None
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise TimeoutError("Timeout reading from 127.0.0.1:6379")
+
+    monkeypatch.setattr(type(layer), "receive", broken)
+    monkeypatch.setattr(type(layer), "new_channel", broken)
+
+    async def scenario() -> Any:
+        comm = WebsocketCommunicator(
+            application,
+            path,
+            headers=[(b"host", b"127.0.0.1:8000"), (b"origin", b"http://127.0.0.1:8000")],
+        )
+        connected, _ = await comm.connect()
+        assert connected
+        if path.startswith("/ws/reader/"):
+            await comm.send_json_to({"type": "ping", "id": 1})
+            answer = await comm.receive_json_from(timeout=5)
+        else:  # an unknown publisher: refused with the protocol's code, not an error
+            answer = await comm.receive_output(timeout=5)
+        await comm.disconnect()
+        return answer
+
+    answer = async_to_sync(scenario)()
+    assert answer in ({"type": "pong", "id": 1}, {"type": "websocket.close", "code": 4403})

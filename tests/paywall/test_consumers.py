@@ -578,3 +578,25 @@ def test_the_routing_serves_only_the_reader_path(site) -> None:
             await comm.connect()
 
     run(scenario)
+
+
+def test_the_socket_needs_no_channel_layer(site) -> None:
+    # The telemetry socket's bug, found by benchmarks/faults.py, in the reader socket too: a
+    # Redis channel layer that cannot be reached must not take the socket down.
+    from django.test import override_settings
+
+    publisher, _, _, token, _, _ = site
+    layer = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:9/0"]},
+        }
+    }
+
+    async def scenario() -> None:
+        comm = communicator()
+        await authed(comm, token, publisher.key)
+        await comm.disconnect()
+
+    with override_settings(CHANNEL_LAYERS=layer):
+        run(scenario)

@@ -41,6 +41,12 @@ class Command(BaseCommand):
             help="Enable the admin method sandbox_advance_time {'seconds': N}.",
         )
         parser.add_argument("--reset", action="store_true", help="Wipe the sandbox state first.")
+        parser.add_argument(
+            "--network-id",
+            type=int,
+            default=None,
+            help="NetworkID to report and enforce (default XRPL_SANDBOX_NETWORK_ID, 1).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         host: str = options["host"]
@@ -60,7 +66,14 @@ class Command(BaseCommand):
             for path in data_dir.glob("ledger.sqlite3*"):
                 path.unlink()
 
-        sandbox = Sandbox(data_dir, allow_time_travel=options["allow_time_travel"])
+        network_id = options["network_id"]
+        if network_id is None:
+            network_id = settings.XRPL_SANDBOX_NETWORK_ID
+        if not 0 <= network_id <= 2**32 - 1:
+            raise CommandError("--network-id must be a uint32")
+        sandbox = Sandbox(
+            data_dir, allow_time_travel=options["allow_time_travel"], network_id=network_id
+        )
         try:
             server = SandboxHTTPServer((host, options["port"]), sandbox)
         except OSError as exc:

@@ -246,7 +246,8 @@ export function createDialogs({ doc, h, show, dialogShell, trusted, arm }) {
           id: textId,
           name: "message",
           rows: "4",
-          maxlength: String(MAX_MESSAGE_CHARS),
+          // No maxlength: it counts UTF-16 units, the server counts characters (the counter
+          // and the check before sending count as the server does).
           "aria-describedby": counter.id,
           "data-frame-field": "message",
         });

@@ -42,6 +42,7 @@ body{margin:0}
 .dg-ui legend{font-weight:600;margin-bottom:6px;padding:0}
 .dg-check{display:flex;gap:8px;align-items:flex-start;margin:4px 0}
 .dg-ui .dg-check label{display:inline;font-weight:400;margin:0}
+.dg-ui .dg-check input{width:auto;flex:none;margin:3px 0 0;padding:0}
 .dg-ui select,.dg-ui textarea{font:inherit;padding:6px 8px;border:1px solid #888;border-radius:4px;max-width:100%}
 .dg-ui textarea{box-sizing:border-box;width:100%;resize:vertical}
 .dg-ui select:focus-visible,.dg-ui textarea:focus-visible,.dg-ui input[type=checkbox]:focus-visible,.dg-ui input[type=radio]:focus-visible{outline:3px solid #f0a500;outline-offset:2px}

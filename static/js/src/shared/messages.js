@@ -12,7 +12,7 @@
 export const PROTOCOL_VERSION = 1;
 
 /** Requests the page may send, each with the fields it carries. */
-export const REQUESTS = Object.freeze({
+export const REQUESTS = /* @__PURE__ */ Object.freeze({
   hello: [],
   unlock: ["article", "telemetrySession"],
   restore: ["articles"],
@@ -29,7 +29,7 @@ export const REQUESTS = Object.freeze({
 const OPTIONAL = new Set(["telemetrySession", "reason", "message"]);
 
 /** The reasons a reader may give for a dispute (issue 11). */
-export const DISPUTE_REASONS = Object.freeze(["not_delivered", "charged_twice", "not_as_described", "accidental", "unauthorized"]);
+export const DISPUTE_REASONS = /* @__PURE__ */ Object.freeze(["not_delivered", "charged_twice", "not_as_described", "accidental", "unauthorized"]);
 /** The longest dispute message, in characters (code points, as the server counts). */
 export const MAX_DISPUTE_MESSAGE = 2000;
 
@@ -37,10 +37,10 @@ export const MAX_DISPUTE_MESSAGE = 2000;
 const isDisputeMessage = (value) => typeof value === "string" && value.length <= 2 * MAX_DISPUTE_MESSAGE;
 
 /** Events the frame may send. */
-export const EVENTS = Object.freeze(["show", "hide", "channel"]);
+export const EVENTS = /* @__PURE__ */ Object.freeze(["show", "hide", "channel"]);
 
 /** The frame's own error codes (the server's codes are passed through unchanged). */
-export const FRAME_ERRORS = Object.freeze([
+export const FRAME_ERRORS = /* @__PURE__ */ Object.freeze([
   "cap_exceeded",
   "cancelled",
   "not_embedded",

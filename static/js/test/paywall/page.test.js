@@ -1,7 +1,8 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FrameRequestError } from "../../src/paywall/frame-host.js";
-import { FRAME_IDLE_TIMEOUT_MS, READER_MARK_PREFIX, classifyError, gateReason, startPaywall } from "../../src/paywall/page.js";
+import { indexedDB as fakeIndexedDB } from "fake-indexeddb";
+import { FRAME_IDLE_TIMEOUT_MS, READER_MARK_PREFIX, classifyError, gateReason, readerMarks, startPaywall } from "../../src/paywall/page.js";
 import { errorBody, fakeFetch, flush } from "../helpers.js";
 
 const ORIGIN = "https://pay.example";
@@ -74,14 +75,13 @@ async function until(check) {
   for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
 }
 
-/** A localStorage stand-in. */
+/** The reader marks' stand-in (readerMarks' interface; the real one is tested below). */
 function fakeStorage(initial = {}) {
   const data = new Map(Object.entries(initial));
   return {
     data,
-    getItem: (k) => (data.has(k) ? data.get(k) : null),
-    setItem: (k, v) => data.set(k, String(v)),
-    removeItem: (k) => data.delete(k),
+    get: async (k) => data.get(k) === "1",
+    set: async (k, v) => void (v ? data.set(k, "1") : data.delete(k)),
   };
 }
 
@@ -367,8 +367,8 @@ describe("page script at load", () => {
   it("makes no frame for a new reader, neither at load nor when idle: only at a sign of intent", async () => {
     const { frame, idleQueue } = start({ idle: "manual" });
     await flush(30);
-    expect(idleQueue).toHaveLength(1); // the telemetry's start, after load
-    idleQueue[0]();
+    expect(idleQueue).toHaveLength(2); // the mark's check and the telemetry's start, after load
+    for (const fn of idleQueue.splice(0)) fn();
     await flush(30);
     expect(frame.created).toBe(0);
     document.querySelector("main").dispatchEvent(new Event("pointerover", { bubbles: true })); // not an article
@@ -387,8 +387,9 @@ describe("page script at load", () => {
     const { frame, idleQueue } = start({ idle: "manual", marked: true });
     await flush(30);
     expect(frame.created).toBe(0);
-    expect(idleQueue).toHaveLength(2); // the frame, then the telemetry
+    expect(idleQueue).toHaveLength(2); // the mark's check (then the frame), the telemetry
     idleQueue[0]();
+    await flush(30);
     expect(frame.created).toBe(1);
   });
 
@@ -564,7 +565,7 @@ describe("returning readers", () => {
     delete window.Dropgate;
     const script = page();
     const { fetch } = fakeFetch({ [TEASERS_PATH]: [200, { publisher: "pub_a", articles: [] }] }, { base: BASE });
-    const broken = { getItem: () => { throw new Error("SecurityError"); }, setItem: () => { throw new Error("x"); }, removeItem: () => {} };
+    const broken = { get: async () => { throw new Error("SecurityError"); }, set: async () => { throw new Error("QuotaExceeded"); } };
     startPaywall({ window, script, fetch, createHost: fakeFrame().create, idle: (fn) => fn(), connectTelemetry: () => null, loadChunk, storage: broken });
     await flush(30);
     expect(article("city-bees").getAttribute("data-paywall-state")).toBe("locked");
@@ -634,5 +635,18 @@ describe("classifyError", () => {
     expect(classifyError("jurisdiction_unknown")).toEqual(["blocked", "compliance"]);
     expect(classifyError("claim_underpaid")).toEqual(["error", "claim_underpaid"]);
     expect(classifyError(undefined)).toEqual(["error", "internal_error"]);
+  });
+});
+
+describe("readerMarks", () => {
+  it("keeps a mark per key in the page's IndexedDB, asynchronously", async () => {
+    const marks = readerMarks({ indexedDB: fakeIndexedDB });
+    expect(await marks.get(MARK)).toBe(false);
+    await marks.set(MARK, true);
+    expect(await marks.get(MARK)).toBe(true);
+    expect(await marks.get(`${READER_MARK_PREFIX}pub_other`)).toBe(false);
+    await marks.set(MARK, false);
+    expect(await marks.get(MARK)).toBe(false);
+    expect(readerMarks({})).toBeNull(); // no IndexedDB: no marks, nothing breaks
   });
 });
