@@ -1,8 +1,9 @@
 """Every figure of the operations console (the admin's front page). Nothing here writes.
 
 One module reads across the apps, which is why it lives in `ops`, the one app that imports all
-the others and that none imports. Each selector is one query or two, whatever the number of
-rows, and takes `now` (the app clock's) rather than reading a clock.
+the others and that none imports. Each selector makes a fixed number of queries (one to three),
+whatever the number of rows, and takes `now` (the app clock's) rather than reading a clock.
+What a query costs still grows with the rows it aggregates: benchmarks/console.py measures it.
 
 **Scope.** A selector of publisher figures takes `scope` (ops.types.Scope) and filters by
 the same lookup as that model's admin changelist (`publisher_key_lookup` in channels_app.adminkit,
