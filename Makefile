@@ -21,7 +21,7 @@ PYTHON ?= $(shell for c in $(PYTHON_CANDIDATES); do \
 SYSTEM_PACKAGES ?= chromium softhsm2 redis-server
 
 JS_DIR := static/js
-MYPY_TARGETS := paywall channels_app fraud disputes compliance agents
+MYPY_TARGETS := paywall channels_app fraud disputes compliance ops agents clients/approver/dropgate_approver.py
 
 # The suite keeps its SQLite files, broker queue and generated secrets apart from the
 # demo's (./var) unless the caller chose a data dir.

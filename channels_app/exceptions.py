@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
+
 
 class DropgateError(Exception):
     """Base of every error a client may see. `message` never contains secrets."""
@@ -23,6 +26,15 @@ class LedgerUnavailable(DropgateError):
     http_status = 503
     default_message = "The XRP Ledger cannot be reached right now. Try again shortly."
     retry_after = 5
+
+
+# Outages a task retries with backoff rather than fails on: the ledger, or the database while
+# it restarts (its pooled connections are checked on the next attempt).
+TRANSIENT_OUTAGES: tuple[type[Exception], ...] = (
+    LedgerUnavailable,
+    DatabaseOperationalError,
+    DatabaseInterfaceError,
+)
 
 
 class ClaimRejected(DropgateError):

@@ -12,7 +12,8 @@ from typing import Any
 
 from celery import shared_task
 
-from channels_app.exceptions import LedgerUnavailable
+from channels_app.enqueue import enqueue, release_once
+from channels_app.exceptions import TRANSIENT_OUTAGES
 from channels_app.selectors import channels_due_for_settlement
 from channels_app.services.integrity import StateIntegrityError, integrity_alert_record
 from channels_app.services.settlement import settlement_run
@@ -23,7 +24,7 @@ from channels_app.services.watchtower import watchtower_status as read_watchtowe
 logger = logging.getLogger(__name__)
 
 _RETRY: dict[str, Any] = {
-    "autoretry_for": (LedgerUnavailable,),
+    "autoretry_for": TRANSIENT_OUTAGES,
     "retry_backoff": 2,
     "retry_backoff_max": 60,
     "retry_jitter": True,
@@ -32,13 +33,30 @@ _RETRY: dict[str, Any] = {
 }
 
 
+def settle_once_key(channel_pk: int, close: bool = False) -> str:
+    """At most one settlement of a channel waits in the queue (a close is queued apart)."""
+    return f"dropgate:settle-queued:{channel_pk}:{int(close)}"
+
+
+def settle_channel_queue(channel_pk: int, reason: str, close: bool = False) -> bool:
+    """Queue `settle_channel` unless one for this channel already waits; False if not queued."""
+    return enqueue(
+        settle_channel, channel_pk, reason, close, once_key=settle_once_key(channel_pk, close)
+    )
+
+
 @shared_task(name="channels_app.tasks.settle_channel", **_RETRY)
 def settle_channel(channel_pk: int, reason: str, close: bool = False) -> dict[str, object]:
+    # The queued mark is held while this runs and retries (a retry redeems the highest claim
+    # there is by then), and released when it is done: the next claim past the threshold, or
+    # the next scan or sweep, queues the next settlement.
     try:
         outcome = settlement_run(channel_pk=channel_pk, reason=reason, close=close)
     except StateIntegrityError as error:
         integrity_alert_record(error)
+        release_once(settle_once_key(channel_pk, close))
         return {"channel": error.channel_id, "state": "refused", "error": error.code}
+    release_once(settle_once_key(channel_pk, close))
     return {"channel": outcome.channel_id, "state": outcome.state, "tx": outcome.tx_hash}
 
 
@@ -47,7 +65,7 @@ def settle_due_channels() -> int:
     watchtower_resolve_in_flight()
     pks = list(channels_due_for_settlement().values_list("pk", flat=True))
     for pk in pks:
-        settle_channel.delay(pk, "threshold")
+        settle_channel_queue(pk, "threshold")
     return len(pks)
 
 
@@ -56,9 +74,9 @@ def watchtower_scan() -> int:
     decisions = run_watchtower_scan()
     for decision in decisions:
         if decision.action == "settle":
-            settle_channel.delay(decision.channel_pk, decision.reason)
+            settle_channel_queue(decision.channel_pk, decision.reason)
         elif decision.action == "settle_and_close":
-            settle_channel.delay(decision.channel_pk, decision.reason, True)
+            settle_channel_queue(decision.channel_pk, decision.reason, True)
     return len(decisions)
 
 

@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class ComplianceConfig(AppConfig):
     name = "compliance"
+    verbose_name = "Compliance"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -206,7 +206,10 @@ def receipts_of_reader(
 
 def receipt_of_reader(reader_ref: str, claim_reference_or_id: str) -> DecisionRecord | None:
     rows = DecisionRecord.objects.filter(reader_ref=reader_ref, claim_id__isnull=False)
-    if claim_reference_or_id.isdigit():
+    if claim_reference_or_id.isascii() and claim_reference_or_id.isdigit():
+        # str.isdigit() alone takes "¹" and "٣", which int() refuses; past 18 digits no id fits.
+        if len(claim_reference_or_id) > 18:
+            return None
         return rows.filter(claim_id=int(claim_reference_or_id)).first()
     return rows.filter(claim_reference=claim_reference_or_id).first()
 

@@ -6,7 +6,8 @@ fraud.services. The page's origin is checked per publisher through the
 DROPGATE_TELEMETRY_ORIGIN_CHECKER setting (paywall answers; fraud never imports it).
 
 Close codes: 4400 malformed, 4413 oversize, 4429 too fast, 4403 origin or publisher. Every
-refusal is counted and recorded on the session. No frame's content is ever logged.
+refusal is counted and recorded on the session. 1013 (try again later) when the database or
+the cache cannot be reached; the page reconnects and resumes. No frame's content is ever logged.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils.module_loading import import_string
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from channels_app.client_address import client_address_of_scope
 from fraud.exceptions import CLOSE_ORIGIN, BatchRejected
@@ -45,6 +49,9 @@ logger = logging.getLogger(__name__)
 _PUBLISHER_RE = re.compile(r"pub_[A-Za-z0-9_-]{1,60}")
 _SESSION_RE = re.compile(r"tls_[A-Za-z0-9_-]{22,36}")
 CLOSE_INTERNAL = 1011
+CLOSE_TRY_AGAIN_LATER = 1013
+# A dependency that is down (a restart, an outage): the page is asked to come back later.
+DEPENDENCY_DOWN = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
 
 
 def _origin_checker() -> Callable[[str, str], bool]:
@@ -59,6 +66,12 @@ def _origin_allowed(publisher_ref: str, origin: str) -> bool:
 class TelemetryConsumer(AsyncWebsocketConsumer):
     """One page's telemetry. State: the session, its accumulators and a token bucket."""
 
+    # No channel layer: this socket takes no messages from groups or other processes, and a
+    # subscription would hold a blocking Redis read per connection (BZPOPMIN), whose timeouts
+    # ended sockets with an unhandled error (found by the websocket and faults harnesses). An alias that is
+    # not configured makes Channels skip the layer.
+    channel_layer_alias = "dropgate-no-channel-layer"
+
     state: SessionState | None = None
     limits: BatchLimits
     closing: bool = False
@@ -66,6 +79,17 @@ class TelemetryConsumer(AsyncWebsocketConsumer):
     _refilled_at: float = 0.0
 
     async def connect(self) -> None:
+        try:
+            await self._open()
+        except DEPENDENCY_DOWN as exc:
+            await self._unavailable(exc)
+
+    async def _unavailable(self, exc: Exception) -> None:
+        logger.warning("telemetry socket: a dependency is down (%s)", type(exc).__name__)
+        self.closing = True
+        await self.close(code=CLOSE_TRY_AGAIN_LATER)
+
+    async def _open(self) -> None:
         self.limits = batch_limits()
         headers = dict(self.scope.get("headers") or [])
         origin = headers.get(b"origin", b"").decode("latin-1")
@@ -106,7 +130,10 @@ class TelemetryConsumer(AsyncWebsocketConsumer):
         self.closing = True
         state = self.state
         if state is not None and state.dirty:
-            await database_sync_to_async(telemetry_session_persist)(state)
+            try:
+                await database_sync_to_async(telemetry_session_persist)(state)
+            except DEPENDENCY_DOWN as exc:  # the last second's features are lost, not the socket
+                logger.warning("telemetry socket: not persisted on close (%s)", type(exc).__name__)
 
     async def send_json(self, content: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(content, separators=(",", ":")))
@@ -141,6 +168,12 @@ class TelemetryConsumer(AsyncWebsocketConsumer):
                 raise BatchRejected("malformed", "type")
         except BatchRejected as exc:
             await self._reject(exc)
+        except DEPENDENCY_DOWN as exc:
+            await self._unavailable(exc)
+        except OSError:
+            # The client went away while we answered (uvicorn's ClientDisconnected): nothing
+            # to close and nothing wrong with the service.
+            self.closing = True
         except Exception as exc:
             # Only the class: the message of an error over a frame could quote the frame.
             logger.error("telemetry socket: %s", type(exc).__name__)
@@ -175,5 +208,8 @@ class TelemetryConsumer(AsyncWebsocketConsumer):
 
     async def _reject(self, exc: BatchRejected) -> None:
         self.closing = True
-        await database_sync_to_async(telemetry_reject)(self.state, exc.reason)
+        try:
+            await database_sync_to_async(telemetry_reject)(self.state, exc.reason)
+        except DEPENDENCY_DOWN as down:  # the refusal still closes the socket; its count is lost
+            logger.warning("telemetry socket: refusal not recorded (%s)", type(down).__name__)
         await self.close(code=exc.close_code if exc.reason != "origin" else CLOSE_ORIGIN)

@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class PaywallConfig(AppConfig):
     name = "paywall"
+    verbose_name = "Paywall"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

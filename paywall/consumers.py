@@ -172,6 +172,12 @@ def _unlock(
 class ReaderConsumer(AsyncJsonWebsocketConsumer):
     """One reader's socket. State: the authenticated reader's pk, and the handshake's Origin."""
 
+    # No channel layer: this socket takes no messages from groups or other processes, and a
+    # subscription would hold a blocking Redis read per connection (BZPOPMIN), whose timeouts
+    # ended sockets with an unhandled error (found by the websocket harness). An alias that is
+    # not configured makes Channels skip the layer.
+    channel_layer_alias = "dropgate-no-channel-layer"
+
     # Seconds a connection may stay open without a successful `auth` frame.
     auth_timeout_seconds: float = 10.0
 
@@ -262,7 +268,11 @@ class ReaderConsumer(AsyncJsonWebsocketConsumer):
 
     async def _send(self, frame: dict[str, Any]) -> None:
         if not self.closing:
-            await self.send_json(frame)
+            try:
+                await self.send_json(frame)
+            except OSError:
+                # The client went away (uvicorn's ClientDisconnected): stop answering it.
+                self.closing = True
 
     async def _malformed(self, message: str) -> None:
         await self._send(_error_frame("malformed_message", message))
@@ -301,7 +311,8 @@ class ReaderConsumer(AsyncJsonWebsocketConsumer):
         await self._close(CLOSE_UNAUTHENTICATED if frame.get("status") == 401 else CLOSE_FORBIDDEN)
 
     async def _handle_unlock(self, content: dict[str, Any]) -> None:
-        """`{"type": "unlock", "id", "article", "claim"?, "idempotency_key"?}` →
+        """`{"type": "unlock", "id", "article", "claim"?, "idempotency_key"?, "telemetry_session"?,
+        "evidence"?}` →
         `{"type": "unlock.result", "id", "status", …the body of POST /api/v1/unlocks}`."""
         frame_id = _frame_id(content)
         if self.reader_pk is None or self.reader is None:
@@ -331,7 +342,7 @@ class ReaderConsumer(AsyncJsonWebsocketConsumer):
             return
         data = {
             key: content[key]
-            for key in ("publisher", "article", "claim", "telemetry_session")
+            for key in ("publisher", "article", "claim", "telemetry_session", "evidence")
             if key in content
         }
         headers = dict(self.scope.get("headers") or [])

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from corsheaders.middleware import CorsMiddleware
 from django.http import HttpRequest
 from django.urls import Resolver404, resolve
 
 from paywall import selectors
 from paywall.models import Reader
 
-__all__ = ["API_PREFIX", "bind_publisher_origins", "cors_allowed"]
+__all__ = ["API_PREFIX", "PublisherCorsMiddleware", "bind_publisher_origins", "cors_allowed"]
 
 API_PREFIX = "/api/v1/"
 _ORIGINS_ATTR = "dropgate_allowed_origins"
@@ -69,3 +70,16 @@ def cors_allowed(sender: Any, request: HttpRequest, **kwargs: Any) -> bool:
         request.method == "OPTIONS" and "access-control-request-method" in request.headers
     )
     return is_preflight and selectors.origin_is_registered(origin)
+
+
+class PublisherCorsMiddleware(CorsMiddleware):
+    """django-cors-headers' middleware, run synchronously.
+
+    Its `check_request_enabled` signal calls `cors_allowed`, which may read the database (the
+    publisher of an unauthenticated request, a preflight's origin). Under ASGI the upstream
+    middleware runs in the event loop when everything beneath it is async, and a database query
+    there raises SynchronousOnlyOperation: every error answered before a view bound its
+    publisher, and every preflight, became a 500. Sync-only, Django runs it in a worker thread.
+    """
+
+    async_capable = False

@@ -19,6 +19,8 @@ from django.core.exceptions import (
 )
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -73,6 +75,9 @@ def _drf_code(exc: Exception) -> str:
 
 
 _DATABASE_DOWN = (OperationalError, InterfaceError)
+# The cache (Redis): throttles, velocity counters and single-use marks live there, so a request
+# that cannot reach it is refused with a 503 rather than let through or answered 500.
+_CACHE_DOWN = (RedisConnectionError, RedisTimeoutError)
 
 
 def database_unavailable_body() -> dict[str, Any]:
@@ -99,14 +104,25 @@ def bad_input_body(exc: Exception) -> tuple[int, dict[str, Any]] | None:
     return None
 
 
+def dependency_unavailable_body(exc: Exception) -> dict[str, Any] | None:
+    """The 503 body for a database or cache that cannot be reached, or None for other errors."""
+    if isinstance(exc, _DATABASE_DOWN):
+        logger.warning("database unavailable: %s", type(exc).__name__)
+        return database_unavailable_body()
+    if isinstance(exc, _CACHE_DOWN):
+        logger.warning("cache unavailable: %s", type(exc).__name__)
+        return error_body("cache_unavailable", "The cache is unavailable. Try again shortly.")
+    return None
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     bad_input = bad_input_body(exc)
     if bad_input is not None:
         status, body = bad_input
         return Response(body, status=status)
-    if isinstance(exc, _DATABASE_DOWN):
-        logger.warning("database unavailable: %s", type(exc).__name__)
-        return Response(database_unavailable_body(), status=503, headers={"Retry-After": "5"})
+    unavailable = dependency_unavailable_body(exc)
+    if unavailable is not None:
+        return Response(unavailable, status=503, headers={"Retry-After": "5"})
     if isinstance(exc, DropgateError):
         envelope = Response(
             error_body(exc.code, exc.message, **_details(exc)), status=exc.http_status
@@ -135,8 +151,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 
 
 class DatabaseUnavailableMiddleware:
-    """Outside DRF too (admin, health), a database that cannot be reached is a 503, not a 500,
-    and an exception only bad input raises is its 4xx (bad_input_body)."""
+    """Outside DRF too (admin, health), a database or cache that cannot be reached is a 503,
+    not a 500, and an exception only bad input raises is its 4xx (bad_input_body)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -149,9 +165,9 @@ class DatabaseUnavailableMiddleware:
         if bad_input is not None:
             status, body = bad_input
             return JsonResponse(body, status=status)
-        if isinstance(exception, _DATABASE_DOWN):
-            logger.warning("database unavailable: %s", type(exception).__name__)
-            response = JsonResponse(database_unavailable_body(), status=503)
+        unavailable = dependency_unavailable_body(exception)
+        if unavailable is not None:
+            response = JsonResponse(unavailable, status=503)
             response["Retry-After"] = "5"
             return response
         return None

@@ -118,7 +118,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],test
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "paywall.admin_apps.DropgateAdminConfig",
+    "ops.admin_apps.DropgateAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -137,6 +137,7 @@ INSTALLED_APPS = [
     "disputes",
     "compliance",
     "paywall",
+    "ops",
     "agents",
 ]
 
@@ -145,7 +146,8 @@ MIDDLEWARE = [
     "paywall.errors.DatabaseUnavailableMiddleware",
     "paywall.middleware.ApiRequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
+    # corsheaders' CorsMiddleware, run in a thread: its per-publisher check reads the database.
+    "paywall.cors.PublisherCorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -195,6 +197,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         "max_size": env_int("DATABASE_POOL_MAX_SIZE", 8),
         "timeout": float(env_str("DATABASE_POOL_TIMEOUT_SECONDS", "5")),
     }
+    # A pooled connection is checked as it is handed out: after PostgreSQL restarts, the
+    # connections it cut are replaced instead of failing the next requests.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, channel layer --------------------------------------------------------------------
@@ -285,6 +290,11 @@ XRPL_SANDBOX_NETWORK_ID = env_int("XRPL_SANDBOX_NETWORK_ID", 1)
 # The NetworkID agents are told to pay on (`xrpl:<id>`). Blank: what the ledger's server_info
 # reports, read once and cached.
 XRPL_NETWORK_ID = env_str("XRPL_NETWORK_ID", "")
+# Whether the vault may be spent by signer keys the server holds (`payout_approve`: the admin's
+# "Approve as signer N"). A convenience of the sandbox and the demo only: with it off (the
+# default outside sandbox mode) the vault's SignerList must name offline approvers
+# (vault_custody_migrate), so a server compromise alone cannot move vault funds.
+DROPGATE_VAULT_SERVER_SIGNERS = env_bool("DROPGATE_VAULT_SERVER_SIGNERS", DROPGATE_SANDBOX_MODE)
 # The standalone genesis seed: public knowledge, only ever used when the faucet is enabled.
 DROPGATE_FAUCET_SEED = env_str("DROPGATE_FAUCET_SEED", "snoPBrXtMeMyMHUVTgbuqAfg1SUTb")
 # Give the settlement account a regular key and disable its master key at bootstrap.
@@ -545,6 +555,21 @@ CELERY_BEAT_SCHEDULE["fraud-telemetry-purge"] = {
 DROPGATE_TELEMETRY_SESSIONS_PER_IP_MINUTE = env_int(
     "DROPGATE_TELEMETRY_SESSIONS_PER_IP_MINUTE", 120
 )
+# The largest websocket message the ASGI server itself accepts (`manage.py serve` passes it as
+# uvicorn's ws_max_size): a larger one is refused with close 1009 as it arrives, never buffered.
+# Above the consumers' own limits (which answer 4413), so a frame a little too large still gets
+# the protocol's code; by default 4x the larger of them.
+DROPGATE_WS_SERVER_MAX_BYTES = env_int(
+    "DROPGATE_WS_SERVER_MAX_BYTES",
+    4 * max(DROPGATE_WS_MAX_MESSAGE_BYTES, DROPGATE_TELEMETRY_MAX_BATCH_BYTES),
+)
+if DROPGATE_WS_SERVER_MAX_BYTES < max(
+    DROPGATE_WS_MAX_MESSAGE_BYTES, DROPGATE_TELEMETRY_MAX_BATCH_BYTES
+):
+    raise ImproperlyConfigured(
+        "DROPGATE_WS_SERVER_MAX_BYTES must be at least DROPGATE_WS_MAX_MESSAGE_BYTES and "
+        "DROPGATE_TELEMETRY_MAX_BATCH_BYTES."
+    )
 # Features and score are written to the database at most this often per session (and on close).
 DROPGATE_TELEMETRY_PERSIST_SECONDS = float(env_str("DROPGATE_TELEMETRY_PERSIST_SECONDS", "1"))
 DROPGATE_TELEMETRY_SESSION_TTL_SECONDS = env_int("DROPGATE_TELEMETRY_SESSION_TTL_SECONDS", 86_400)

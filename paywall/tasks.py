@@ -11,13 +11,13 @@ from typing import Any
 from celery import shared_task
 
 from channels_app import clock
-from channels_app.exceptions import LedgerUnavailable
+from channels_app.exceptions import TRANSIENT_OUTAGES
 from channels_app.payouts.exceptions import PayoutsPaused
 from channels_app.payouts.services.payouts import payout_batch_run
 from paywall.models import Publisher
 
 _RETRY: dict[str, Any] = {
-    "autoretry_for": (LedgerUnavailable,),
+    "autoretry_for": TRANSIENT_OUTAGES,
     "retry_backoff": 2,
     "retry_backoff_max": 60,
     "retry_jitter": True,

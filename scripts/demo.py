@@ -131,17 +131,8 @@ def main() -> int:
         credentials = json.loads(seed.stdout.strip().splitlines()[-1])
         start(
             "web",
-            [
-                PYTHON,
-                "-m",
-                "uvicorn",
-                "paywall.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(PAYWALL_PORT),
-                "--no-access-log",
-            ],
+            # uvicorn with the service's limits (websocket message size, no proxy headers).
+            [*manage, "serve", "--host", "127.0.0.1", "--port", str(PAYWALL_PORT)],
         )
         start(
             "worker",

@@ -205,6 +205,9 @@ CUSTOM_VIEWS: dict[str, tuple[tuple[Any, ...], bool]] = {
     "compliance_taxreport_download": ((1, "json"), False),
     "compliance_sarcase_transition": ((1,), True),
     "compliance_sarcase_export": ((1, "json"), True),
+    # the vault's signing page (an upload changes something) and a request's download
+    "payouts_vaultaccount_signing": ((), True),
+    "payouts_vaultaccount_signing_download": (("payout-1-1-1",), False),
 }
 WALKED_EXTRA_VIEWS = {"auth_user_password_change", *CUSTOM_VIEWS}
 
@@ -248,6 +251,7 @@ CHANGE_FORMS = {
     "compliance_taxreport_generate": {"scheme": "OSS", "period": "2026-Q1"},
     "compliance_sarcase_transition": {"to_status": "investigating", "reason": "walk"},
     "compliance_sarcase_export": {},
+    "payouts_vaultaccount_signing": {},
 }
 
 

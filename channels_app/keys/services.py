@@ -898,6 +898,35 @@ def payout_signer_rotation_event(
     )
 
 
+def payout_signers_retire(*, actor: str, reason: str, tx_hash: str) -> list[str]:
+    """The vault's SignerList no longer names the server's payout signer keys (its custody
+    moved to offline approvers, `tx_hash`): retire every one of them, for good (audited).
+
+    A retired key signs nothing (`vault_signer_list_sign`, `transaction_multisign` refuse
+    it); sealed material is destroyed. An HD key stays derivable from the seed, which is
+    why the ledger's SignerList, not this flag, is what takes its power away. Returns the
+    retired key ids. Idempotent.
+    """
+    retired: list[str] = []
+    now = clock.now()
+    for record in KeyRecord.objects.filter(
+        purpose=Purpose.PAYOUT_SIGNER, retired_at__isnull=True
+    ).order_by("slot", "pk"):
+        record.active = False
+        record.retired_at = now
+        record.save(update_fields=["active", "retired_at"])
+        _event(
+            action=KeyEvent.Action.ROTATED,
+            purpose=Purpose.PAYOUT_SIGNER,
+            actor=actor,
+            key_id=record.key_id,
+            detail={"step": "retired_custody_moved_to_approvers", "reason": reason, "tx": tx_hash},
+        )
+        _destroy_material(record, actor=actor, reason=reason)
+        retired.append(record.key_id)
+    return retired
+
+
 # --- Rotation --------------------------------------------------------------------------------
 
 

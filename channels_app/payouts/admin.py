@@ -14,11 +14,16 @@ see them); the vault, sweeps, batches, approvals and reader credit are platform 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 
 from channels_app.adminkit import RowScopeMixin, may_for_platform
 from channels_app.exceptions import DropgateError
@@ -30,9 +35,19 @@ from channels_app.payouts.models import (
     ReaderCredit,
     ReaderCreditEntry,
     Refund,
+    SignerListChange,
+    SignerListSignature,
     Sweep,
     TxState,
     VaultAccount,
+    VaultApprover,
+)
+from channels_app.payouts.services.approvers import (
+    approver_key_check,
+    signing_request,
+    signing_requests_open,
+    vault_approver_register,
+    vault_signature_submit,
 )
 from channels_app.payouts.services.holds import hold_place, hold_release
 from channels_app.payouts.services.payouts import payout_approve, payout_cancel
@@ -63,11 +78,185 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
+# The largest signature file an approver uploads (a few hundred bytes in practice).
+_SIGNATURE_FILE_MAX_BYTES = 8_192
+
+
+class SignatureUploadForm(forms.Form):
+    signature = forms.FileField(help_text="The file `dropgate_approver.py sign` wrote")
+
+
 @admin.register(VaultAccount)
 class VaultAccountAdmin(ReadOnlyAdmin):
-    list_display = ("address", "status", "quorum", "created_at", "ready_at")
-    list_filter = ("status",)
+    """The vault, and its signing page: the requests waiting for approvers' offline
+    signatures (download the unsigned blob; upload a signature file). Both need
+    `payouts.approve_payout`, a verified second factor and platform staff."""
+
+    list_display = ("address", "custody", "status", "quorum", "created_at", "ready_at")
+    list_filter = ("status", "custody")
     exclude = ("nonce",)
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "signing/",
+                self.admin_site.admin_view(self.signing_view),
+                name="payouts_vaultaccount_signing",
+            ),
+            path(
+                "signing/<str:ref>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="payouts_vaultaccount_signing_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _require_approver(self, request: HttpRequest) -> None:
+        if not may_for_platform(request, "payouts.approve_payout"):
+            raise PermissionDenied
+
+    def signing_view(self, request: HttpRequest) -> HttpResponse:
+        self._require_approver(request)
+        form = SignatureUploadForm()
+        if request.method == "POST":
+            form = SignatureUploadForm(request.POST, request.FILES)
+            if form.is_valid():
+                self._upload(request, form.cleaned_data["signature"])
+                return HttpResponseRedirect(reverse("admin:payouts_vaultaccount_signing"))
+        try:
+            requests = signing_requests_open()
+        except DropgateError as exc:
+            messages.error(request, f"{exc.message} ({exc.code})")
+            requests = []
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Vault signing requests",
+            "opts": self.model._meta,
+            "requests": requests,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/payouts/vault_signing.html", context)
+
+    def _upload(self, request: HttpRequest, upload: Any) -> None:
+        try:
+            if upload.size > _SIGNATURE_FILE_MAX_BYTES:
+                raise ValueError("the file is too large")
+            document = json.loads(upload.read().decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            messages.error(request, "That is not a signature file (signature_document_malformed).")
+            return
+        try:
+            outcome = vault_signature_submit(document=document, by=request.user)
+        except DropgateError as exc:
+            messages.error(request, f"Refused: {exc.message} ({exc.code})")
+            return
+        messages.success(
+            request,
+            f"Signature of {outcome.account} taken for {outcome.ref}: "
+            f"{outcome.signatures} of {outcome.quorum}; now {outcome.status}.",
+        )
+
+    def download_view(self, request: HttpRequest, ref: str) -> HttpResponse:
+        self._require_approver(request)
+        try:
+            document = signing_request(ref).document()
+        except DropgateError as exc:
+            return JsonResponse(
+                {"error": {"code": exc.code, "message": exc.message}}, status=exc.http_status
+            )
+        response = HttpResponse(
+            json.dumps(document, indent=2) + "\n", content_type="application/json"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{ref}.json"'
+        return response
+
+
+class VaultApproverForm(forms.ModelForm):
+    class Meta:
+        model = VaultApprover
+        fields = ("name", "user", "public_key", "proof")
+        help_texts = {
+            "public_key": "From `dropgate_approver.py register` (66 hex digits)",
+            "proof": "From the same output: the key's signature over its registration",
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("public_key") and data.get("proof"):
+            try:
+                approver_key_check(public_key=data["public_key"], proof=data["proof"])
+            except DropgateError as exc:
+                raise forms.ValidationError(f"{exc.message} ({exc.code})") from exc
+        return data
+
+
+@admin.register(VaultApprover)
+class VaultApproverAdmin(RowScopeMixin, admin.ModelAdmin):
+    """Approvers' public keys. Registering one needs `payouts.add_vaultapprover` and a
+    verified second factor (platform staff); nothing is edited or deleted here: an approver
+    leaves the SignerList only by a SignerListSet the current approvers sign."""
+
+    form = VaultApproverForm
+    list_display = ("name", "account", "status", "user", "registered_by", "registered_at")
+    list_filter = ("status",)
+    search_fields = ("name", "account", "public_key")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        if obj is None:
+            return ()
+        return (
+            "name",
+            "user",
+            "account",
+            "public_key",
+            "proof",
+            "status",
+            "registered_by",
+            "registered_at",
+            "activated_at",
+            "retired_at",
+        )
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ("name", "user", "public_key", "proof")
+        return self.get_readonly_fields(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return may_for_platform(request, "payouts.add_vaultapprover")
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: VaultApprover, form: Any, change: bool) -> None:
+        if change:
+            return
+        made = vault_approver_register(
+            name=obj.name,
+            public_key=obj.public_key,
+            proof=obj.proof,
+            user=obj.user,
+            by=request.user,
+        )
+        obj.pk = made.pk
+        obj.account = made.account
+
+
+class SignerListSignatureInline(ReadOnlyInline):
+    model = SignerListSignature
+    fields = ("approver", "signing_pub_key", "uploaded_by", "created_at")
+    readonly_fields = fields
+
+
+@admin.register(SignerListChange)
+class SignerListChangeAdmin(ReadOnlyAdmin):
+    list_display = ("pk", "status", "retiring", "joining", "last_ledger_sequence", "created_at")
+    list_filter = ("status", "created_at")
+    exclude = ("tx_blob",)
+    inlines = (SignerListSignatureInline,)
 
 
 @admin.register(Sweep)
@@ -99,7 +288,15 @@ class PayoutBatchAdmin(ReadOnlyAdmin):
 
 class ApprovalInline(ReadOnlyInline):
     model = PayoutApproval
-    fields = ("signer_index", "signer_address", "approved_by", "created_at", "voided_reason")
+    fields = (
+        "signer_index",
+        "signer_address",
+        "approver",
+        "approved_by",
+        "uploaded_by",
+        "created_at",
+        "voided_reason",
+    )
     readonly_fields = fields
 
 

@@ -29,6 +29,10 @@ DEFAULTS: dict[str, int] = {
     # How long a service call polls for its transactions to validate before leaving them
     # to the next resolve pass.
     "DROPGATE_PAYOUT_WAIT_SECONDS": 10,
+    # LastLedgerSequence of a vault signing request (a vault payout, a SignerListSet): the
+    # current ledger plus this. Approvers sign offline, so it is long: about 20 hours at
+    # mainnet's 3-4 s per ledger. A request not signed by then expires and is prepared again.
+    "DROPGATE_VAULT_REQUEST_LEDGERS": 20_000,
 }
 
 

@@ -95,3 +95,48 @@ class VaultRotationFailed(DropgateError):
 
     code = "vault_rotation_failed"
     http_status = 502
+
+
+# --- Offline approvers (services/approvers.py) ----------------------------------------------
+
+
+class ApproverRejected(DropgateError):
+    """An approver key that cannot be registered. `code` names the check that failed."""
+
+    code = "approver_rejected"
+    http_status = 422
+
+
+class VaultCustodyMismatch(Conflict):
+    """The operation needs the other custody: server-held signer keys, or offline approvers."""
+
+    code = "vault_custody_mismatch"
+
+
+class VaultRequestNotFound(NotFound):
+    code = "vault_request_not_found"
+    default_message = "There is no such vault signing request."
+
+
+class VaultRequestClosed(Conflict):
+    """The request was submitted, cancelled, superseded (a new transaction) or is not open."""
+
+    code = "vault_request_closed"
+    default_message = "This vault signing request is no longer collecting signatures."
+
+
+class VaultRequestExpired(DropgateError):
+    """The ledger has passed the request's LastLedgerSequence: it can never apply."""
+
+    code = "vault_request_expired"
+    http_status = 410
+    default_message = (
+        "This vault signing request expired (its LastLedgerSequence passed); "
+        "download the new request and sign that."
+    )
+
+
+class SignatureDocumentMalformed(DropgateError):
+    code = "signature_document_malformed"
+    http_status = 400
+    default_message = "The signature file is not a Dropgate vault signature document."

@@ -46,6 +46,12 @@ FINAL_STATES = (TxState.VALIDATED, TxState.FAILED, TxState.CANCELLED, TxState.CR
 class VaultAccount(models.Model):
     """The cold account: master key disabled, spent only by 2 of its 3 signers."""
 
+    class Custody(models.TextChoices):
+        # The SignerList names keys the key service holds (the sandbox and demo default).
+        SERVER = "server", "server-held signer keys"
+        # The SignerList names registered approvers' own keys; the server holds none of them.
+        APPROVERS = "approvers", "offline approvers' keys"
+
     class Status(models.TextChoices):
         SETTING_UP = "setting_up", "setting up"
         READY = "ready", "ready"
@@ -59,6 +65,7 @@ class VaultAccount(models.Model):
     )
     signer_addresses = models.JSONField(help_text="SignerList accounts, by signer index")
     quorum = models.PositiveSmallIntegerField()
+    custody = models.CharField(max_length=10, choices=Custody.choices, default=Custody.SERVER)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SETTING_UP)
     funding_tx = models.CharField(max_length=64, blank=True)
     setup_txs = models.JSONField(default=list, blank=True, help_text="SignerListSet, AccountSet")
@@ -192,10 +199,58 @@ class Payout(LedgerTransfer):
         return f"payout {self.amount_drops} to {self.publisher_ref} ({self.status})"
 
 
+class VaultApprover(models.Model):
+    """A person who approves vault transactions with a key only they hold.
+
+    The server stores the public key and its address (the SignerList entry), never a secret.
+    The address is the key's own (its master key), which rippled accepts for a signer whether
+    or not that account exists on the ledger. `proof` is the key's signature over
+    `approver_proof_message`, checked at registration, so a mistyped or foreign key is never
+    installed in the vault's SignerList.
+    """
+
+    class Status(models.TextChoices):
+        REGISTERED = "registered", "registered (not in the SignerList)"
+        ACTIVE = "active", "in the vault's SignerList"
+        RETIRED = "retired", "retired (replaced in the SignerList)"
+
+    name = models.CharField(max_length=100)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The approver's admin account, if any (for the audit)",
+    )
+    account = models.CharField(max_length=40, unique=True)
+    public_key = models.CharField(max_length=66, unique=True)
+    proof = models.CharField(max_length=144)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.REGISTERED)
+    registered_by = models.CharField(max_length=64, blank=True)
+    registered_at = models.DateTimeField(auto_now_add=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"approver {self.name} ({self.account}, {self.status})"
+
+
 class PayoutApproval(models.Model):
     """One signer's multisign signature over a vault payout's exact transaction."""
 
     payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="approvals")
+    approver = models.ForeignKey(
+        VaultApprover,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Offline custody: the registered approver whose key signed",
+    )
+    uploaded_by = models.CharField(
+        max_length=64, blank=True, help_text="Offline custody: who brought the signature in"
+    )
     signer_index = models.PositiveSmallIntegerField()
     signer_address = models.CharField(max_length=40)
     signing_pub_key = models.CharField(max_length=66)
@@ -225,6 +280,79 @@ class PayoutApproval(models.Model):
 
     def __str__(self) -> str:
         return f"signer {self.signer_index + 1} on payout {self.payout_id}"
+
+
+class SignerListChange(models.Model):
+    """A SignerListSet of the vault waiting for (offline) signatures of the current quorum.
+
+    Replacing an approver is such a change: the approvers in the SignerList sign it offline
+    (the server holds none of their keys). It expires with its LastLedgerSequence.
+    """
+
+    class Status(models.TextChoices):
+        COLLECTING = "collecting", "collecting signatures"
+        SUBMITTED = "submitted", "submitted"
+        VALIDATED = "validated", "validated"
+        FAILED = "failed", "failed on the ledger"
+        EXPIRED = "expired", "expired unsigned"
+        CANCELLED = "cancelled", "cancelled"
+
+    vault = models.ForeignKey(VaultAccount, on_delete=models.PROTECT, related_name="+")
+    retiring = models.ForeignKey(
+        VaultApprover, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    joining = models.ForeignKey(
+        VaultApprover, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    signer_addresses = models.JSONField(help_text="The new SignerList, by signer index")
+    tx_json = models.JSONField(help_text="The unsigned SignerListSet, every field fixed")
+    sequence = models.PositiveBigIntegerField()
+    last_ledger_sequence = models.PositiveBigIntegerField()
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.COLLECTING, db_index=True
+    )
+    tx_hash = models.CharField(max_length=64, blank=True)
+    tx_blob = models.TextField(blank=True, help_text="The multisigned transaction, once at quorum")
+    engine_result = models.CharField(max_length=32, blank=True)
+    fee_drops = models.PositiveBigIntegerField(default=0)
+    requested_by = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["vault"],
+                condition=Q(status__in=["collecting", "submitted"]),
+                name="signer_list_change_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"signer list change {self.pk} ({self.status})"
+
+
+class SignerListSignature(models.Model):
+    """One approver's offline multisign signature over a SignerListChange's exact transaction."""
+
+    change = models.ForeignKey(
+        SignerListChange, on_delete=models.PROTECT, related_name="signatures"
+    )
+    approver = models.ForeignKey(VaultApprover, on_delete=models.PROTECT, related_name="+")
+    signing_pub_key = models.CharField(max_length=66)
+    txn_signature = models.CharField(max_length=144)
+    uploaded_by = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["change", "approver"], name="signer_list_signature_one_per_approver"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.approver_id} on signer list change {self.change_id}"
 
 
 class PayoutHold(models.Model):

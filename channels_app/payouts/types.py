@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -97,3 +98,55 @@ class SignerRotationOutcome:
     ledger_signers: tuple[str, ...]
     quorum: int
     at: datetime
+
+
+REQUEST_FORMAT = "dropgate-vault-request/1"
+SIGNATURE_FORMAT = "dropgate-vault-signature/1"
+
+
+@dataclass(frozen=True)
+class SigningRequest:
+    """A vault transaction the server prepared (every field fixed, unsigned) for the approvers
+    to sign offline. `tx_blob` is its canonical binary encoding: what the CLI decodes, shows
+    and signs; `blob_sha256` names it in the signature file."""
+
+    ref: str
+    kind: str  # "payout" or "signer_list"
+    vault: str
+    tx_json: dict[str, Any]
+    tx_blob: str
+    blob_sha256: str
+    last_ledger_sequence: int
+    quorum: int
+    signers: tuple[str, ...]  # the SignerList accounts whose signatures count
+    signed_by: tuple[str, ...]  # those that already signed
+    summary: dict[str, Any]
+
+    def document(self) -> dict[str, Any]:
+        """The file an approver downloads (JSON)."""
+        return {
+            "format": REQUEST_FORMAT,
+            "ref": self.ref,
+            "kind": self.kind,
+            "vault": self.vault,
+            "tx_blob": self.tx_blob,
+            "blob_sha256": self.blob_sha256,
+            "last_ledger_sequence": self.last_ledger_sequence,
+            "quorum": self.quorum,
+            "signers": list(self.signers),
+            "signed_by": list(self.signed_by),
+            "summary": self.summary,
+        }
+
+
+@dataclass(frozen=True)
+class SignatureOutcome:
+    """An uploaded approver signature, accepted: where its request stands now."""
+
+    ref: str
+    kind: str
+    account: str
+    signatures: int
+    quorum: int
+    status: str  # the payout's or the signer list change's status afterwards
+    tx_hash: str = ""

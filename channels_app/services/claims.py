@@ -254,9 +254,11 @@ def _record(
             ],
         )
         if amount - channel.ledger_balance_drops >= settings.DROPGATE_SETTLEMENT_THRESHOLD_DROPS:
-            from channels_app.tasks import settle_channel
+            from channels_app.tasks import settle_channel, settle_once_key
 
-            enqueue_on_commit(settle_channel, channel.pk, "threshold")
+            enqueue_on_commit(
+                settle_channel, channel.pk, "threshold", once_key=settle_once_key(channel.pk)
+            )
     return AcceptedClaim(
         claim_id=claim.pk,
         channel_id=channel.channel_id,

@@ -247,10 +247,15 @@ def settlement_close_request(*, channel_id: str, reason: str) -> None:
     The same path the watchtower uses for a source's close request; safe to ask twice
     (settlement_run is idempotent and keeps one settlement in flight per channel).
     """
-    from channels_app.tasks import settle_channel  # the tasks module imports this one
+    from channels_app.tasks import (  # the tasks module imports this one
+        settle_channel,
+        settle_once_key,
+    )
 
     channel_pk = Channel.objects.values_list("pk", flat=True).get(channel_id=channel_id.upper())
-    enqueue_on_commit(settle_channel, channel_pk, reason, True)
+    enqueue_on_commit(
+        settle_channel, channel_pk, reason, True, once_key=settle_once_key(channel_pk, True)
+    )
 
 
 def _await(

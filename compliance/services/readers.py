@@ -6,6 +6,7 @@ is the reader's answer to `confirm_country`, used as decisive evidence from then
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from channels_app import clock
@@ -18,7 +19,13 @@ from compliance.services.rulebook import rulebook_version_ensure
 from compliance.services.unlocks import CONSENT_RULE
 from compliance.types import LocationDecision, SubmittedEvidence
 
-__all__ = ["consent_give", "consent_status", "country_confirm", "tax_preview"]
+__all__ = [
+    "consent_give",
+    "consent_required",
+    "consent_status",
+    "country_confirm",
+    "tax_preview",
+]
 
 
 def consent_status(*, reader_ref: str, publisher_ref: str) -> tuple[str, bool]:
@@ -31,6 +38,12 @@ def consent_status(*, reader_ref: str, publisher_ref: str) -> tuple[str, bool]:
     return version, selectors.consent_given(
         reader_ref=reader_ref, publisher_ref=publisher_ref, text_version=version
     )
+
+
+def consent_required(*, text_version: str) -> bool:
+    """Whether unlocks are refused until the reader consents: DROPGATE_CONSENT_REQUIRED, and a
+    consent text in force (`text_version` from consent_status). The frame asks up front then."""
+    return bool(settings.DROPGATE_CONSENT_REQUIRED) and bool(text_version)
 
 
 def consent_give(*, reader_ref: str, publisher_ref: str, text_version: str) -> ConsentRecord:

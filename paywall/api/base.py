@@ -197,12 +197,14 @@ _ERROR_DESCRIPTIONS = {
     428: "`consent_required`: give consent to immediate access first (POST /api/v1/readers/me/consent).",
     429: "`rate_limited`: retry after the Retry-After seconds.",
     451: "`jurisdiction_blocked`: not sold where the reader is; the body names the rules.",
-    503: "`ledger_unavailable` or `exchange_rate_unavailable`: retry later.",
+    503: "A dependency is down (`database_unavailable`, `cache_unavailable`, "
+    "`ledger_unavailable`, `exchange_rate_unavailable`, ...): retry after Retry-After.",
 }
 
 
 def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     return {
         code: OpenApiResponse(response=ErrorSerializer, description=_ERROR_DESCRIPTIONS[code])
-        for code in (*statuses, 429)
+        # Any operation may meet a rate limit or a dependency that is down.
+        for code in sorted({*statuses, 429, 503})
     }

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,7 +20,13 @@ from compliance import selectors as compliance_selectors
 from compliance.models import PublisherKyc, PublisherPolicy
 from compliance.services.kyc import kyc_address_prove, kyc_business_submit, kyc_proof_message
 from compliance.services.publishers import publisher_policy_set
-from compliance.services.readers import consent_give, consent_status, country_confirm, tax_preview
+from compliance.services.readers import (
+    consent_give,
+    consent_required,
+    consent_status,
+    country_confirm,
+    tax_preview,
+)
 from paywall import selectors
 from paywall.api.base import DropsField, api_key_of, error_responses, reader_of, validated
 from paywall.api.evidence import EvidenceInSerializer, evidence_of
@@ -55,6 +62,11 @@ class ConsentOutSerializer(serializers.Serializer):
     given = serializers.BooleanField()
     given_at = serializers.DateTimeField(allow_null=True)
     rule = serializers.CharField()
+    # DRF's metaclass pops declared fields off the class, so this does not shadow Field.required.
+    required = serializers.BooleanField(  # type: ignore[assignment]
+        help_text="Unlocks are refused (428 consent_required) until it is given: the frame asks "
+        "before the first paid unlock."
+    )
 
 
 class ConsentApi(ReaderView):
@@ -70,7 +82,13 @@ class ConsentApi(ReaderView):
         version, given = consent_status(
             reader_ref=reader.public_id, publisher_ref=reader.publisher.key
         )
-        out = {"text_version": version, "given": given, "given_at": None, "rule": _CONSENT}
+        out = {
+            "text_version": version,
+            "given": given,
+            "given_at": None,
+            "rule": _CONSENT,
+            "required": consent_required(text_version=version),
+        }
         return Response(ConsentOutSerializer(out).data)
 
     @extend_schema(
@@ -92,6 +110,7 @@ class ConsentApi(ReaderView):
             "given": True,
             "given_at": record.at,
             "rule": record.rule_id,
+            "required": consent_required(text_version=record.text_version),
         }
         return Response(ConsentOutSerializer(out).data, status=status.HTTP_201_CREATED)
 
@@ -236,13 +255,25 @@ class ReceiptListApi(ReaderView):
     @extend_schema(
         operation_id="reader_receipts",
         summary="The reader's receipts, newest first (price, tax, publisher, time, claim)",
-        responses={200: ReceiptListOutSerializer, **error_responses(401, 403)},
+        parameters=[
+            OpenApiParameter(
+                "before",
+                str,
+                OpenApiParameter.QUERY,
+                required=False,
+                pattern=r"^[0-9]{1,18}$",
+                description="Receipts older than this receipt id (the next page).",
+            )
+        ],
+        responses={200: ReceiptListOutSerializer, **error_responses(400, 401, 403)},
     )
     def get(self, request: Request) -> Response:
         reader = reader_of(request)
         before = request.query_params.get("before", "")
+        if before and not (before.isascii() and before.isdigit() and len(before) <= 18):
+            raise ValidationError({"before": ["A receipt id: up to 18 decimal digits."]})
         rows = compliance_selectors.receipts_of_reader(
-            reader.public_id, before_id=int(before) if before.isdigit() else None
+            reader.public_id, before_id=int(before) if before else None
         )
         return Response(ReceiptListOutSerializer({"receipts": rows}).data)
 

@@ -86,7 +86,7 @@ class PublisherArticleApi(PublisherView):
         responses={
             200: PublisherArticleOutSerializer,
             201: PublisherArticleOutSerializer,
-            **error_responses(400, 401, 403, 413, 415),
+            **error_responses(400, 401, 403, 404, 413, 415),
         },
     )
     def put(self, request: Request, slug: str) -> Response:
@@ -153,7 +153,7 @@ class PublisherExchangeRateApi(PublisherView):
         operation_id="publisher_exchange_rate_set",
         summary="Set the publisher's own rate (fiat per XRP) for its fiat-priced articles",
         request=ExchangeRateInSerializer,
-        responses={200: ExchangeRateOutSerializer, **error_responses(400, 401, 403, 415)},
+        responses={200: ExchangeRateOutSerializer, **error_responses(400, 401, 403, 404, 415)},
     )
     def put(self, request: Request, currency: str) -> Response:
         data = validated(ExchangeRateInSerializer, request.data)

@@ -281,7 +281,7 @@ class WalletTransactionStatusApi(WalletView):
         summary="Where a submitted transaction stands (to resume a pending channel)",
         responses={
             200: TransactionStatusOutSerializer,
-            **error_responses(400, 401, 403, 503),
+            **error_responses(400, 401, 403, 404, 503),
         },
     )
     def get(self, request: Request, tx_hash: str) -> Response:

@@ -439,7 +439,15 @@ def ordinary_user_agent(version: str) -> str:
 
 
 @pytest.fixture
-def browser(request: pytest.FixtureRequest, stack: Stack) -> Iterator[Browser]:
+def context_options() -> dict[str, Any]:
+    """Extra options of the browser context (a module overrides it, e.g. with a time zone)."""
+    return {}
+
+
+@pytest.fixture
+def browser(
+    request: pytest.FixtureRequest, stack: Stack, context_options: dict[str, Any]
+) -> Iterator[Browser]:
     """Chromium with a fresh context. Every child process is started before Playwright is."""
     if "watchtower" in request.fixturenames:
         request.getfixturevalue("watchtower")
@@ -453,7 +461,9 @@ def browser(request: pytest.FixtureRequest, stack: Stack) -> Iterator[Browser]:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
         )
-        context = chromium.new_context(user_agent=ordinary_user_agent(chromium.version))
+        context = chromium.new_context(
+            user_agent=ordinary_user_agent(chromium.version), **context_options
+        )
         context.set_default_timeout(30_000)
         sync_api.expect.set_options(timeout=15_000)  # a busy CI machine is slow
         page = context.new_page()

@@ -209,13 +209,20 @@ def test_the_paid_body_reaches_the_browser_only_after_payment_under_a_strict_csp
     assert f"script-src 'self' {stack.paywall_url}" in csp
     for demo in ARTICLES:
         expect(browser.article(demo.slug)).to_have_attribute("data-paywall-state", "locked")
-    # the frame said hello (the wallet line changes), and every load has settled
+    # the reader opens a wallet menu from the keyboard (a sign of intent: the frame is made,
+    # and the wallet chunk loads, with its SRI hash, under this CSP); the frame said hello
+    # (the wallet line changes), and every load has settled
+    summary = browser.article(FIRST.slug).locator("details.dg-wallet > summary")
+    summary.focus()
+    page.keyboard.press("Enter")
     expect(page.locator(".dg-wallet-status").first).not_to_have_text("Not used on this site yet.")
+    page.keyboard.press("Enter")  # and closes it again
     page.wait_for_load_state("networkidle")
 
     # then nothing the browser holds or received so far contains a paid body
     before = list(browser.responses)
-    # page, bundle, the teasers (one request for all articles), the frame page and its script
+    # page, bundle, the teasers (one request for all articles), the chunks, the frame page and
+    # its script
     assert len(before) >= 5
     for frame in page.frames:
         html = frame.content()

@@ -291,6 +291,7 @@ def test_consent_by_api(api, world, settings) -> None:
     auth = world[5]
     status = api.get("readers/me/consent", auth=auth).json()
     assert status["given"] is False and status["text_version"]
+    assert status["required"] is True  # the frame asks before the first paid unlock
     refused = api.post(
         "readers/me/consent",
         {
@@ -320,6 +321,15 @@ def test_consent_by_api(api, world, settings) -> None:
     )
     assert given.status_code == 201 and given.json()["given"] is True
     assert api.get("readers/me/consent", auth=auth).json()["given"] is True
+
+
+def test_consent_status_says_whether_it_is_required(api, world, settings) -> None:
+    auth = world[5]
+    settings.DROPGATE_CONSENT_REQUIRED = False
+    status = api.get("readers/me/consent", auth=auth).json()
+    assert status["required"] is False and status["given"] is False
+    settings.DROPGATE_CONSENT_REQUIRED = True
+    assert api.get("readers/me/consent", auth=auth).json()["required"] is True
 
 
 def test_tax_preview_charges_and_records_nothing(api, world) -> None:

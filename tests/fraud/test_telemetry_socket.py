@@ -16,6 +16,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
+from django.test import override_settings
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -433,3 +434,69 @@ def test_a_resumed_connection_continues_the_mouse_deltas(publisher, fast) -> Non
         publisher_ref=publisher.key, resume=session, user_agent=HUMAN_UA, client_ip=CLIENT_IP
     )
     assert state.resumed and state.mouse_origin == (116, 504, 302)
+
+
+# --- Dependencies that are down (found by benchmarks/faults.py) -------------------------------
+
+DOWN_REDIS = "redis://127.0.0.1:9/0"  # the discard port: nothing listens
+
+
+def test_with_the_cache_down_a_new_socket_closes_1013_not_1011(publisher) -> None:
+    down = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": DOWN_REDIS}
+
+    async def scenario() -> int:
+        comm = socket(publisher.key)
+        connected, _ = await comm.connect()
+        assert connected
+        return await closed_with(comm)
+
+    with override_settings(CACHES={"default": down}):
+        assert run(scenario) == 1013
+
+
+def test_with_the_database_down_mid_socket_it_closes_1013_not_1011(
+    publisher, human_rows, fast, settings, monkeypatch
+) -> None:
+    from django.db import OperationalError
+
+    import fraud.consumers
+
+    settings.DROPGATE_TELEMETRY_PERSIST_SECONDS = 0  # every batch is persisted
+
+    def database_down(state: object) -> None:
+        raise OperationalError("terminating connection due to administrator command")
+
+    batch = trace_batches(human_rows[:300], fingerprint=human_fingerprint())[0]
+
+    async def scenario() -> int:
+        comm = socket(publisher.key)
+        await hello(comm)
+        monkeypatch.setattr(fraud.consumers, "telemetry_session_persist", database_down)
+        await comm.send_json_to(batch)
+        assert (await comm.receive_json_from(timeout=5))["type"] == "ack"
+        return await closed_with(comm)
+
+    assert run(scenario) == 1013
+
+
+def test_the_socket_needs_no_channel_layer(publisher, human_rows, fast) -> None:
+    # A Redis channel layer that cannot be reached: the telemetry socket never subscribes to
+    # it, so a Redis restart does not crash every open socket.
+    layer = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [DOWN_REDIS]},
+        }
+    }
+    batch = trace_batches(human_rows[:300], fingerprint=human_fingerprint())[0]
+
+    async def scenario() -> str:
+        comm = socket(publisher.key)
+        await hello(comm)
+        await comm.send_json_to(batch)
+        reply = await comm.receive_json_from(timeout=5)
+        await comm.disconnect()
+        return str(reply["type"])
+
+    with override_settings(CHANNEL_LAYERS=layer):
+        assert run(scenario) == "ack"

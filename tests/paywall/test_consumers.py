@@ -18,6 +18,7 @@ from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
 
 from channels_app.models import Channel, Claim
+from compliance.models import DecisionRecord
 from paywall.asgi import application
 from paywall.consumers import ReaderConsumer
 from paywall.models import Unlock
@@ -304,6 +305,37 @@ def test_an_unlock_with_a_claim_pays_and_a_repeat_reenters_at_zero(site) -> None
     assert Unlock.objects.get().reader == reader
 
 
+def test_the_evidence_sent_over_the_socket_decides_the_country_and_tax(site) -> None:
+    # Given an authenticated socket (the frame sends its evidence with each unlock)
+    publisher, article, _reader, token, key, channel = site
+
+    async def scenario() -> Any:
+        comm = communicator()
+        await authed(comm, token, publisher.key)
+        await comm.send_json_to(
+            {
+                "type": "unlock",
+                "id": 1,
+                "article": article.slug,
+                "claim": claim_for(key, channel, PRICE),
+                "telemetry_session": "",
+                "evidence": {"timezone": "Europe/Berlin", "languages": ["de-DE"]},
+            }
+        )
+        reply = await comm.receive_json_from(timeout=5)
+        await comm.disconnect()
+        return reply
+
+    # When it unlocks with a claim and evidence of Germany
+    reply = run(scenario)
+    # Then the charge was decided and taxed for Germany (not for an unknown country)
+    assert reply["status"] == 201, reply
+    record = DecisionRecord.objects.get(claim_id=Unlock.objects.get().claim_id)
+    assert record.country == "DE"
+    assert record.tax_drops > 0
+    assert set(record.evidence_kinds) >= {"timezone", "language"}
+
+
 def test_the_grant_from_the_socket_opens_the_content(site, client) -> None:
     publisher, article, _, token, key, channel = site
 
@@ -546,3 +578,25 @@ def test_the_routing_serves_only_the_reader_path(site) -> None:
             await comm.connect()
 
     run(scenario)
+
+
+def test_the_socket_needs_no_channel_layer(site) -> None:
+    # The telemetry socket's bug, found by benchmarks/faults.py, in the reader socket too: a
+    # Redis channel layer that cannot be reached must not take the socket down.
+    from django.test import override_settings
+
+    publisher, _, _, token, _, _ = site
+    layer = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:9/0"]},
+        }
+    }
+
+    async def scenario() -> None:
+        comm = communicator()
+        await authed(comm, token, publisher.key)
+        await comm.disconnect()
+
+    with override_settings(CHANNEL_LAYERS=layer):
+        run(scenario)

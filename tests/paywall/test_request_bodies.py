@@ -339,3 +339,23 @@ def test_the_asgi_app_refuses_an_undeclared_body_once_it_passes_the_limit() -> N
     start, body = messages[0], messages[-1]
     assert start["status"] == 413
     assert json.loads(body["body"])["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/readers/me/receipts/%C2%B9",  # "¹": str.isdigit() says yes, int() says no
+        "/api/v1/readers/me/receipts/%D9%A3",  # "٣", an Arabic-Indic digit
+        "/api/v1/readers/me/receipts/99999999999999999999999",
+        "/api/v1/readers/me/receipts?before=%C2%B9",
+        "/api/v1/readers/me/receipts?before=99999999999999999999999",
+    ],
+)
+def test_digits_that_are_not_ascii_are_4xx(client: Client, path: str) -> None:
+    # Found by the schemathesis harness: a receipt id of "¹" was int()'d, a 500
+    from tests.paywall.factories import make_reader
+
+    publisher = make_publisher()
+    _reader, token, _key = make_reader(publisher)
+    response = client.get(path, headers={"Origin": ORIGIN, "Authorization": f"Reader {token}"})
+    assert assert_error_shape(response, 400, 404) in {"receipt_not_found", "invalid_request"}

@@ -39,7 +39,7 @@ from xrpl.models.transactions import Payment
 from xrpl.models.transactions.transaction import Transaction
 from xrpl.transaction import multisign
 
-from channels_app import clock
+from channels_app import clock, ledger
 from channels_app.keys.services import platform_address, settlement_sign
 from channels_app.payouts import signers
 from channels_app.payouts.conf import setting
@@ -49,6 +49,7 @@ from channels_app.payouts.exceptions import (
     PayoutNotCancellable,
     PayoutNotFound,
     PayoutsPaused,
+    VaultCustodyMismatch,
 )
 from channels_app.payouts.lock_objects import payouts_lock
 from channels_app.payouts.models import (
@@ -60,6 +61,7 @@ from channels_app.payouts.models import (
     PayoutBatch,
     TxState,
     VaultAccount,
+    VaultApprover,
 )
 from channels_app.payouts.selectors import payout_cutoff, publisher_balances
 from channels_app.payouts.services.transfers import (
@@ -343,9 +345,15 @@ def _hot_dispatch() -> int:
 
 
 def _vault_prepare_next() -> Payout | None:
-    """Give the next queued vault payout its transaction, unless one is already in progress."""
+    """Give the next queued vault payout its transaction, unless one is already in progress.
+
+    The transaction has every field fixed, LastLedgerSequence included
+    (DROPGATE_VAULT_REQUEST_LEDGERS ahead): approvals take human time, and a request nobody
+    signed in time expires instead of staying valid for ever (`vault_payouts_expire`).
+    """
     if signers.payouts_paused():
         return None
+    vault_payouts_expire()
     if Payout.objects.filter(lane=Lane.VAULT, status__in=_VAULT_BUSY).exists():
         return None
     payout = Payout.objects.filter(lane=Lane.VAULT, status=TxState.QUEUED).order_by("pk").first()
@@ -359,12 +367,14 @@ def _vault_prepare_next() -> Payout | None:
     if state is None:
         return None
     fees = network_fees()
+    last_ledger = current_ledger_index() + setting("DROPGATE_VAULT_REQUEST_LEDGERS")
     tx = Payment(
         account=vault.address,
         destination=payout.destination,
         amount=str(payout.amount_drops),
         sequence=state.sequence,
         fee=str(fees.fee_drops * (1 + vault.quorum)),
+        last_ledger_sequence=last_ledger,
         signing_pub_key="",
     )
     try:
@@ -373,6 +383,7 @@ def _vault_prepare_next() -> Payout | None:
                 status=TxState.AWAITING_APPROVAL,
                 tx_json=tx.to_xrpl(),
                 sequence=state.sequence,
+                last_ledger_sequence=last_ledger,
                 fee_drops=fees.fee_drops * (1 + vault.quorum),
                 source_address=vault.address,
                 updated_at=clock.now(),
@@ -425,6 +436,15 @@ def _approval_problem(
         return "the signature or key does not parse"
     if key_account != signer_address:
         return "the key is not the signer's"
+    if (
+        vault.custody == VaultAccount.Custody.APPROVERS
+        and not VaultApprover.objects.filter(
+            account=signer_address,
+            public_key=signing_pub_key.upper(),
+            status=VaultApprover.Status.ACTIVE,
+        ).exists()
+    ):
+        return "the key is not a registered, active approver's"
     if not is_valid_signature(message=message, signature=signature, public_key=public_key):
         return "the signature is not over this payout's transaction"
     return None
@@ -449,6 +469,19 @@ def payout_approve(
         raise PayoutNotFound()
     if payout.status != TxState.AWAITING_APPROVAL or not isinstance(payout.tx_json, dict):
         raise PayoutNotApprovable()
+    vault = payout.vault
+    if vault is not None and vault.custody == VaultAccount.Custody.APPROVERS:
+        raise VaultCustodyMismatch(
+            "The vault's signers are offline approvers: the server holds none of their keys. "
+            "Download the signing request, sign it offline and upload the signature.",
+            code="vault_offline_custody",
+        )
+    if not getattr(settings, "DROPGATE_VAULT_SERVER_SIGNERS", False):
+        raise VaultCustodyMismatch(
+            "Server-held vault signers are disabled (DROPGATE_VAULT_SERVER_SIGNERS): move the "
+            "vault to offline approvers (vault_custody_migrate).",
+            code="vault_server_signers_disabled",
+        )
     signed = signers.payout_signer_sign(
         signer_index=signer_index, transaction=Transaction.from_xrpl(payout.tx_json)
     )
@@ -474,6 +507,8 @@ def payout_approval_add(
     signing_pub_key: str,
     txn_signature: str,
     approved_by: Any = None,
+    approver: VaultApprover | None = None,
+    uploaded_by: str = "",
     wait_seconds: float | None = None,
 ) -> Payout:
     """Record one signer's multisign signature over a vault payout; submit at the quorum.
@@ -510,6 +545,8 @@ def payout_approval_add(
                     signing_pub_key=signing_pub_key.upper(),
                     txn_signature=txn_signature.upper(),
                     approved_by=approved_by,
+                    approver=approver,
+                    uploaded_by=uploaded_by[:64],
                 )
         except IntegrityError as exc:
             raise ApprovalRefused(
@@ -616,6 +653,7 @@ def payouts_resolve(*, wait_seconds: float = 0.0) -> int:
     batch); combine vault payouts that reached their quorum. Returns how many were looked at.
     Precondition: no open transaction.
     """
+    vault_payouts_expire()
     for payout_id in Payout.objects.filter(status=TxState.AWAITING_APPROVAL).values_list(
         "pk", flat=True
     ):
@@ -746,6 +784,58 @@ def vault_payouts_recollect() -> int:
     if requeued:
         _vault_prepare_next()
     return requeued
+
+
+def vault_payouts_expire() -> list[int]:
+    """Vault payouts whose request expired unsubmitted (the validated ledger reached its
+    LastLedgerSequence, so no ledger can include it any more) go back to the queue with their
+    approvals voided: the next pass prepares a fresh request. Returns their ids.
+
+    If the vault's Sequence moved past the request's while it waited (something signed by a
+    quorum reached the ledger outside the platform, perhaps this very payment), the payout is
+    left as it is and the vault lane stops: re-queueing could pay it twice. That needs a
+    person (the log says so), never an automatic retry. Precondition: no open transaction.
+    """
+    waiting = list(
+        Payout.objects.filter(
+            lane=Lane.VAULT,
+            status=TxState.AWAITING_APPROVAL,
+            last_ledger_sequence__isnull=False,
+        ).select_related("vault")
+    )
+    if not waiting:
+        return []
+    validated = ledger.validated_ledger().ledger_index
+    expired: list[int] = []
+    for payout in waiting:
+        if payout.last_ledger_sequence is None or validated < payout.last_ledger_sequence:
+            continue
+        state = account_state(payout.source_address) if payout.source_address else None
+        if state is not None and payout.sequence is not None and state.sequence > payout.sequence:
+            logger.critical(
+                "vault payout %s: the vault's Sequence %s was used outside the platform while "
+                "its request waited; the vault lane stops until someone investigates",
+                payout.pk,
+                payout.sequence,
+            )
+            continue
+        with transaction.atomic():
+            payouts_lock()
+            current = Payout.objects.filter(
+                pk=payout.pk,
+                status=TxState.AWAITING_APPROVAL,
+                last_ledger_sequence=payout.last_ledger_sequence,
+            ).first()
+            if current is None:
+                continue
+            if _vault_payout_requeue(
+                current,
+                reason=f"request expired at ledger {payout.last_ledger_sequence}",
+                attempt=None,
+            ):
+                expired.append(payout.pk)
+                logger.info("vault payout %s: signing request expired", payout.pk)
+    return expired
 
 
 def vault_payouts_hold_for_rotation(*, reason: str) -> list[int]:

@@ -40,6 +40,7 @@ from channels_app.keys.exceptions import KeyOperationPending
 from channels_app.payouts.conf import setting
 from channels_app.payouts.exceptions import (
     VaultBusy,
+    VaultCustodyMismatch,
     VaultNotReady,
     VaultQuorumUnavailable,
     VaultRotationFailed,
@@ -222,6 +223,12 @@ def vault_signer_rotate(
         VaultAccount.Status.ROTATING,
     ):
         raise VaultNotReady()
+    if vault.custody != VaultAccount.Custody.SERVER:
+        raise VaultCustodyMismatch(
+            "The vault's signers are offline approvers: replace one with "
+            "vault_approver_replace (a SignerListSet the current approvers sign offline).",
+            code="vault_offline_custody",
+        )
     if not 0 <= slot < len(vault.signer_addresses):
         raise ValueError(f"there is no signer slot {slot}")
     if vault.status == VaultAccount.Status.ROTATING:

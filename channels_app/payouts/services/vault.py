@@ -197,6 +197,7 @@ def vault_status(vault: VaultAccount | None = None) -> dict[str, Any]:
     return {
         "address": vault.address,
         "status": vault.status,
+        "custody": vault.custody,
         "balance_drops": state.balance_drops if state else None,
         "master_disabled": bool(state and state.flags & LSF_DISABLE_MASTER),
         "signer_quorum": signer_list["SignerQuorum"] if signer_list else None,

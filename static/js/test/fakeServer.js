@@ -58,6 +58,15 @@ export function createFakeServer({ prices = { x: 200_000n, y: 150_000n, z: 150_0
     // what /wallet/prepare should change in the transaction it prepares (an attack)
     tamper: null,
     failNextUnlockWithClaim: null, // Error to throw once (network), or [status, body]
+    // compliance (issue 12): what the tax preview answers, consent, the reader's confirmation
+    preview: { decision: "allow", country: null, candidates: [], vat: null, rules: [] },
+    previews: [], // the bodies of POST readers/me/tax-preview
+    consent: { version: "2026-12-01", required: false, given: false, onClaim: false },
+    confirmed: null, // {country, region} of POST readers/me/country
+    countryOnClaim: null, // candidates: the next claim gets 409 country_confirmation_required
+    evidence: [], // the evidence of each unlock request with a claim
+    receipts: [],
+    disputes: [],
   };
 
   function applyCreate(tx) {
@@ -226,6 +235,50 @@ export function createFakeServer({ prices = { x: 200_000n, y: 150_000n, z: 150_0
       state.rotations = [...(state.rotations || []), { previous, publicKey, closing }];
       return [201, { reader_id: "rdr_1", claim_public_key: publicKey, previous_public_key: previous, rotated_at: "2030-01-01T00:00:00Z", closing_channels: closing }];
     },
+    "POST readers/me/tax-preview": ({ body, headers }) => {
+      if (headers.Authorization !== `Reader ${state.token}`) return [401, errorBody("reader_token_invalid")];
+      state.previews.push(body);
+      const price = prices[body.article] ?? 0n; // articles a test adds by hand are previewed too
+      const p = state.confirmed && state.preview.decision === "confirm_country" ? { ...state.preview, decision: "allow", country: state.confirmed.country, candidates: [] } : state.preview;
+      return [200, { article: body.article, price_drops: price.toString(), ...p }];
+    },
+    "GET readers/me/consent": ({ headers }) => {
+      if (headers.Authorization !== `Reader ${state.token}`) return [401, errorBody("reader_token_invalid")];
+      const c = state.consent;
+      return [200, { text_version: c.version, given: c.given, given_at: null, rule: "consumer.eu.crd_immediate_access", required: c.required }];
+    },
+    "POST readers/me/consent": ({ body, headers }) => {
+      if (headers.Authorization !== `Reader ${state.token}`) return [401, errorBody("reader_token_invalid")];
+      if (body.text_version !== state.consent.version) return [400, errorBody("consent_text_outdated", "Outdated.", { text_version: state.consent.version })];
+      if (body.immediate_access !== true || body.withdrawal_right_lost !== true) return [400, errorBody("invalid_request")];
+      state.consent.given = true;
+      return [201, { text_version: state.consent.version, given: true, given_at: "2030-01-01T00:00:00Z", rule: "consumer.eu.crd_immediate_access", required: state.consent.required }];
+    },
+    "POST readers/me/country": ({ body, headers }) => {
+      if (headers.Authorization !== `Reader ${state.token}`) return [401, errorBody("reader_token_invalid")];
+      if (!/^[A-Z]{2}$/.test(body.country || "")) return [400, errorBody("invalid_country")];
+      state.confirmed = { country: body.country, region: body.region ?? null };
+      return [201, { country: body.country, region: body.region || "", confirmed_at: "2030-01-01T00:00:00Z" }];
+    },
+    "GET readers/me/receipts": ({ headers }) => {
+      if (headers.Authorization !== `Reader ${state.token}`) return [401, errorBody("reader_token_invalid")];
+      return [200, { receipts: state.receipts }];
+    },
+    "POST readers/me/disputes": ({ body, headers }) => {
+      if (headers.Authorization !== `Reader ${state.token}`) return [401, errorBody("reader_token_invalid")];
+      if (!state.paid.has(body.unlock)) return [404, errorBody("unlock_not_found")];
+      if (state.disputes.some((d) => d.article === body.unlock)) return [409, errorBody("dispute_exists")];
+      if (state.disputeWindowClosed) return [422, errorBody("dispute_window_closed")];
+      const d = {
+        id: state.disputes.length + 1, unlock: 1, article: body.unlock, reason: body.reason, message: body.message ?? "",
+        dispute_class: "technical", status: "won_by_reader", outcome: "reader", tier: 1, amount_drops: "200000",
+        due_by: null, filed_at: "2030-01-01T00:00:00Z", decided_at: "2030-01-01T00:00:00Z", decided_by: "auto",
+        reasons: ["delivery_missing"], refund: { amount_drops: "200000", mode: "credit", status: "credited", tx_hash: null },
+        appeals: 0, appeal_until: "2030-01-15T00:00:00Z",
+      };
+      state.disputes.unshift(d);
+      return [201, d];
+    },
     "POST unlocks/restore": ({ body, headers }) => {
       state.restores = (state.restores || 0) + 1;
       if (headers.Authorization !== `Reader ${state.token}`) return [401, errorBody("reader_token_invalid")];
@@ -243,6 +296,16 @@ export function createFakeServer({ prices = { x: 200_000n, y: 150_000n, z: 150_0
       if (state.paid.has(body.article)) return [200, granted(body.article, 0n)];
       if (!body.claim) {
         return [402, errorBody("payment_required", "Pay.", { article: body.article, price_drops: price.toString(), destination_tag: 7, fiat_amount: null, currency: null })];
+      }
+      state.evidence.push(body.evidence ?? null);
+      if (state.preview.decision === "block") {
+        return [451, errorBody("jurisdiction_blocked", "Blocked.", { rules: state.preview.rules, country: state.preview.country })];
+      }
+      if (state.countryOnClaim && !state.confirmed) {
+        return [409, errorBody("country_confirmation_required", "Confirm.", { candidates: state.countryOnClaim, rules: [] })];
+      }
+      if (state.consent.onClaim && !state.consent.given) {
+        return [428, errorBody("consent_required", "Consent.", { text_version: state.consent.version, rule: "consumer.eu.crd_immediate_access" })];
       }
       if (state.failNextUnlockWithClaim) {
         const failure = state.failNextUnlockWithClaim;
@@ -313,6 +376,10 @@ export function createFakeServer({ prices = { x: 200_000n, y: 150_000n, z: 150_0
         }
         if (key.startsWith("GET config?")) return target.config;
         if (key.startsWith("GET readers/challenge")) return target["GET readers/challenge"];
+        if (key.startsWith("GET readers/me/disputes")) {
+          return ({ headers }) =>
+            headers.Authorization === `Reader ${state.token}` ? [200, { disputes: state.disputes, next_before: null }] : [401, errorBody("reader_token_invalid")];
+        }
         return undefined;
       },
     }),

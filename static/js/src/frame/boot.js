@@ -73,6 +73,7 @@ const HANDLERS = {
   closeChannel: (signer) => signer.closeChannel(),
   rotateClaimKey: (signer) => signer.replaceClaimKey(),
   probe: (signer, request, probe) => probe(),
+  dispute: (signer, request) => signer.dispute(request.article, { reason: request.reason, message: request.message }),
 };
 
 /**

@@ -7,11 +7,13 @@
  *
  * A worker script has no SRI (the Worker constructor takes no `integrity`): what protects it is
  * that it must be same-origin with the frame, from the paywall's own static files, under a
- * versioned name. It posts `{dg: 1, type: "probe", worker: {…}}` once and is terminated.
+ * versioned name. It posts `{dg: 1, type: "probe", worker: {…}, graphics: {…}}` once (graphics:
+the canvas and WebGL hashes of the page's fingerprint) and is terminated.
  */
-import { parseWorkerFacts } from "../shared/probe.js";
+import { parseGraphics, parseWorkerFacts } from "../shared/probe.js";
 
 export const PROBE_TIMEOUT_MS = 2000;
+const NO_ANSWER = { worker: null, graphics: null };
 
 /**
  * The worker's URL: beside the frame's own script (`…/frame.<version>.js` → `…/worker.<version>.js`),
@@ -32,7 +34,10 @@ export function workerUrlOf(doc, location, version) {
   return `${location.origin}/static/js/worker${safeVersion}.js`;
 }
 
-/** Run the worker once; resolves `{worker: facts | null}` (null: no worker, error or timeout). */
+/**
+ * Run the worker once; resolves `{worker: facts | null, graphics: hashes | null}` (null: no
+ * worker, an error or a timeout).
+ */
 export function probeWorker({
   url,
   Worker: WorkerImpl = globalThis.Worker,
@@ -40,12 +45,12 @@ export function probeWorker({
   setTimeout: setTimer = (fn, ms) => globalThis.setTimeout(fn, ms),
   clearTimeout: clearTimer = (id) => globalThis.clearTimeout(id),
 } = {}) {
-  if (typeof WorkerImpl !== "function") return Promise.resolve({ worker: null });
+  if (typeof WorkerImpl !== "function") return Promise.resolve(NO_ANSWER);
   return new Promise((resolve) => {
     let worker = null;
     let done = false;
     let timer = null;
-    const finish = (facts) => {
+    const finish = (answer) => {
       if (done) return;
       done = true;
       if (timer !== null) clearTimer(timer);
@@ -54,19 +59,21 @@ export function probeWorker({
       } catch {
         /* gone already */
       }
-      resolve({ worker: facts });
+      resolve(answer);
     };
-    timer = setTimer(() => finish(null), timeoutMs);
+    timer = setTimer(() => finish(NO_ANSWER), timeoutMs);
     try {
       worker = new WorkerImpl(url, { name: "dropgate-probe" });
     } catch {
-      finish(null);
+      finish(NO_ANSWER);
       return;
     }
     worker.onmessage = (event) => {
       const data = event && event.data;
-      finish(data && data.dg === 1 && data.type === "probe" ? parseWorkerFacts(data.worker) : null);
+      if (!data || data.dg !== 1 || data.type !== "probe") return finish(NO_ANSWER);
+      const facts = parseWorkerFacts(data.worker);
+      return finish({ worker: facts, graphics: facts ? parseGraphics(data.graphics) : null });
     };
-    worker.onerror = () => finish(null);
+    worker.onerror = () => finish(NO_ANSWER);
   });
 }

@@ -23,6 +23,17 @@
  * channel the ledger has but this site cannot use is listed as stranded, for the reader to
  * close from the reading wallet (`closeChannel` closes it when there is no open channel).
  *
+ * Compliance (compliance.js): before anything is signed for a paid unlock, the tax preview
+ * (a block stops here, a country question is asked) and, where the server requires it, the
+ * consent to immediate access; the confirmations show the price with its tax; each unlock
+ * carries the evidence (time zone, languages, declared country); a claim refused with 409
+ * `country_confirmation_required` or 428 `consent_required` is answered in the frame and sent
+ * again (the same cumulative amount).
+ *
+ * dispute(article, {reason, message}): "Report a problem" (disputes.js) — the form in the
+ * frame, filed by the reader's click; the reader's reports and receipts are in the reading
+ * wallet (settings).
+ *
  * rotateClaimKey(): a next non-extractable claim key proves itself to the server
  * (POST readers/me/claim-key), which settles and closes the old key's channels; the frame then
  * forgets its channel, and the next paid unlock opens a new one for the new key. A claim
@@ -42,6 +53,9 @@ import {
   strandedChannels,
   topUpChannel,
 } from "./channel.js";
+import { createCompliance, priceWithTax } from "./compliance.js";
+import { disputeSummary } from "./disputes.js";
+import { declareCountry, DECLARED_KEY } from "./evidence.js";
 import { dropsToNumber, formatXrp, parseDrops } from "../shared/drops.js";
 import { isSlug, originOf } from "../shared/messages.js";
 
@@ -58,6 +72,9 @@ const RESYNC_CODES = new Set([
   "claim_conflict",
 ]);
 const MAX_PAY_ATTEMPTS = 3;
+/** Claim refusals the reader answers in the frame (compliance.js), then the claim is resent. */
+const COMPLIANCE_QUESTIONS = new Set(["country_confirmation_required", "consent_required"]);
+const MAX_COMPLIANCE_ANSWERS = 2;
 
 const xrp = (drops) => `${formatXrp(drops)} XRP`;
 const maxDrops = (a, b) => (a > b ? a : b);
@@ -110,6 +127,7 @@ export function createSigner({
   now = Date.now,
   sleep,
   subtle,
+  compliance = createCompliance({ api, store, ui }),
 }) {
   const minChannel = parseDrops(config.minChannelDrops);
   const policy = {
@@ -209,7 +227,7 @@ export function createSigner({
     return { ...record, pendingDrops: 0n };
   }
 
-  async function openFor(price, article) {
+  async function openFor(price, article, priceText) {
     const deposit = maxDrops(minChannel, price);
     const s = await summary();
     return ui.hold(async () => {
@@ -220,7 +238,7 @@ export function createSigner({
           `What you do not spend comes back to your wallet when you close the channel.`,
         facts: [
           ["Article", article],
-          ["Price", xrp(price)],
+          ["Price", priceText],
           ["Channel deposit", xrp(deposit)],
           ["Spent so far", `${xrp(s.spentDrops)} of your ${xrp(s.capDrops)} cap`],
         ],
@@ -233,7 +251,7 @@ export function createSigner({
     });
   }
 
-  async function topUpFor(channel, price, article) {
+  async function topUpFor(channel, price, article, priceText) {
     const remaining = channel.fundedDrops - channel.acceptedDrops;
     const amount = maxDrops(minChannel, price - remaining);
     return ui.hold(async () => {
@@ -242,7 +260,7 @@ export function createSigner({
         message: `Your channel has ${xrp(remaining)} left, less than the ${xrp(price)} this article costs.`,
         facts: [
           ["Article", article],
-          ["Price", xrp(price)],
+          ["Price", priceText],
           ["Add to channel", xrp(amount)],
         ],
         confirmLabel: `Add ${xrp(amount)} and pay ${xrp(price)}`,
@@ -286,7 +304,8 @@ export function createSigner({
   async function payFor(article, telemetrySession) {
     let payment;
     try {
-      return { body: await transport.unlock({ article, telemetrySession }), charged: 0n };
+      const evidence = await compliance.evidence();
+      return { body: await transport.unlock({ article, telemetrySession, evidence }), charged: 0n };
     } catch (err) {
       if (!(err instanceof SdkError) || err.code !== "payment_required") throw err;
       payment = err.details || {};
@@ -299,9 +318,16 @@ export function createSigner({
     }
     if (price < 1n) throw new SdkError("bad_response", "The server asked for a payment without a price.");
     await meter.checkCap(price);
+    // Before any channel work or signature: where the reader is (a block stops here), and
+    // consent to immediate access where it is required.
+    const preview = await compliance.beforePaying(article);
+    await compliance.ensureConsent();
+    const vat = preview && String(preview.price_drops) === price.toString() ? preview.vat : undefined;
+    const priceText = priceWithTax(price, vat);
 
     const idempotencyKey = newId();
     let confirmed = false;
+    let answered = 0;
     for (let attempt = 1; ; attempt++) {
       let channel = await currentChannel();
       if (channel && channel.pendingDrops > 0n) channel = await resync(channel.channelId);
@@ -310,10 +336,10 @@ export function createSigner({
         channel = (await settlePending()) || channel;
       }
       if (!channel || channel.status !== "open") {
-        channel = await openFor(price, article);
+        channel = await openFor(price, article, priceText);
         confirmed = true;
       } else if (channel.fundedDrops - channel.acceptedDrops < price) {
-        channel = await topUpFor(channel, price, article);
+        channel = await topUpFor(channel, price, article, priceText);
         confirmed = true;
       }
       if (!confirmed && price > CONFIRM_ABOVE_DROPS) {
@@ -322,7 +348,7 @@ export function createSigner({
           message: `This article costs more than ${xrp(CONFIRM_ABOVE_DROPS)}.`,
           facts: [
             ["Article", article],
-            ["Price", xrp(price)],
+            ["Price", priceText],
           ],
           confirmLabel: `Pay ${xrp(price)}`,
         });
@@ -334,10 +360,16 @@ export function createSigner({
       const claim = await signClaim(keyring, channel.channelId, amount);
       let body;
       try {
-        body = await transport.unlock({ article, claim, idempotencyKey, telemetrySession });
+        const evidence = await compliance.evidence();
+        body = await transport.unlock({ article, claim, idempotencyKey, telemetrySession, evidence });
       } catch (err) {
         if (isUncertain(err)) throw err; // the reservation stays until the next resync
         await meter.release(channel.channelId);
+        if (COMPLIANCE_QUESTIONS.has(err.code) && answered < MAX_COMPLIANCE_ANSWERS) {
+          answered++;
+          attempt--; // a question answered is not a failed attempt
+          if (await compliance.answer(err)) continue; // the same claim again
+        }
         if (err.code === "channel_retired" && attempt < MAX_PAY_ATTEMPTS) {
           await retireChannel();
           continue;
@@ -492,9 +524,67 @@ export function createSigner({
     });
   }
 
+  /** The reader's reports on this site (none without a reader). */
+  async function readerDisputes() {
+    if (!(await readerRecord())) return [];
+    const out = await api.get("readers/me/disputes?limit=50", { auth: "reader" });
+    return Array.isArray(out.disputes) ? out.disputes.filter((d) => d && typeof d === "object") : [];
+  }
+
+  async function readerReceipts() {
+    if (!(await readerRecord())) return [];
+    const out = await api.get("readers/me/receipts", { auth: "reader" });
+    return Array.isArray(out.receipts) ? out.receipts.filter((r) => r && typeof r === "object") : [];
+  }
+
+  /**
+   * "Report a problem" with `article` (the form in the frame; the page may suggest a reason
+   * and message). Resolves with the filed dispute's summary; rejects with `cancelled`, or
+   * with the server's refusal when the reader closed the form after it.
+   */
+  function dispute(article, { reason = null, message = "" } = {}) {
+    return ui.hold(async () => {
+      const submit = async (values) => {
+        if (!(await readerRecord())) {
+          throw new SdkError("unlock_not_found", "There is no purchase of this article in this browser.", { status: 404 });
+        }
+        const body = { unlock: article, reason: values.reason };
+        if (values.message) body.message = values.message;
+        return api.post("readers/me/disputes", body, { auth: "reader" });
+      };
+      const out = await ui.disputeForm({ article, reason, message, submit });
+      if (!out) throw cancelled();
+      if (out.error) throw new SdkError(out.error.code, out.error.message);
+      return disputeSummary(out.dispute);
+    });
+  }
+
+  /** The reader's reports, in the frame. */
+  async function showDisputes() {
+    const list = await ui.busy("Loading your reports…", readerDisputes);
+    await ui.disputes({ disputes: list });
+    return { disputes: list.map(disputeSummary) };
+  }
+
+  /** The reader's receipts, in the frame; "Report a problem" from one opens the form. */
+  async function showReceipts() {
+    const list = await ui.busy("Loading your receipts…", readerReceipts);
+    const choice = await ui.receipts({ receipts: list });
+    if (choice && choice.action === "report" && isSlug(choice.article)) return dispute(choice.article);
+    return null;
+  }
+
+  /** The country the reader declares (sent as evidence with each unlock). */
+  async function chooseCountry() {
+    const picked = await ui.country({ candidates: [], current: await store.get(DECLARED_KEY) });
+    if (!picked) throw cancelled();
+    return declareCountry(store, picked);
+  }
+
   return {
     ensureReader,
     rotateClaimKey,
+    dispute,
 
     async hello() {
       const reader = await readerRecord();
@@ -570,6 +660,9 @@ export function createSigner({
         if (choice.action === "topUp") await topUp();
         else if (choice.action === "close") await close();
         else if (choice.action === "recover") await recover();
+        else if (choice.action === "country") await chooseCountry();
+        else if (choice.action === "receipts") await showReceipts();
+        else if (choice.action === "disputes") await showDisputes();
         else await meter.setCap(choice.capDrops);
         const after = await publish();
         return { capDrops: dropsToNumber(after.capDrops), channel: channelView(after.channel) };

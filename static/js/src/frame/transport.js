@@ -3,7 +3,7 @@
  * POST /api/v1/unlocks (docs/sdk-protocol.md, "Reader websocket").
  *
  * - Socket: first frame `{type: "auth", publisher, token}` → `{type: "ready"}`; then
- *   `{type: "unlock", id, article, claim?, idempotency_key?, telemetry_session?}` →
+ *   `{type: "unlock", id, article, claim?, idempotency_key?, telemetry_session?, evidence?}` →
  *   `{type: "unlock.result", id, ...}` or
  *   `{type: "error", id, status, error}`. Close 4401 (bad token), 4403 (origin) and 4413
  *   (oversize) are not healed by reconnecting: the socket stays off and HTTP reports the error.
@@ -199,7 +199,7 @@ export function createTransport({
     return connecting;
   }
 
-  function sendOverSocket(article, claim, idempotencyKey, telemetrySession) {
+  function sendOverSocket(article, claim, idempotencyKey, telemetrySession, evidence) {
     return new Promise((resolve, reject) => {
       const id = nextId++;
       const timer = setTimer(() => {
@@ -213,6 +213,7 @@ export function createTransport({
       // Always named, "" when the page has none: the server tells a reader whose page sent
       // no telemetry apart from an agent paying over plain HTTP (which names none).
       msg.telemetry_session = telemetrySession || "";
+      if (evidence) msg.evidence = evidence;
       try {
         socket.send(JSON.stringify(msg));
       } catch {
@@ -223,10 +224,11 @@ export function createTransport({
     });
   }
 
-  async function sendOverHttp(article, claim, idempotencyKey, telemetrySession) {
+  async function sendOverHttp(article, claim, idempotencyKey, telemetrySession, evidence) {
     const body = { publisher, article };
     if (claim) body.claim = claim;
     body.telemetry_session = telemetrySession || "";
+    if (evidence) body.evidence = evidence;
     const headers = idempotencyKey ? { "Idempotency-Key": idempotencyKey } : {};
     for (let attempt = 0; ; attempt++) {
       try {
@@ -258,21 +260,21 @@ export function createTransport({
     /**
      * One unlock request. Resolves with the body of a 2xx POST /api/v1/unlocks (or the same
      * over the socket); rejects with SdkError (402 `payment_required` carries the price in
-     * `details`).
+     * `details`). `evidence` (compliance: time zone, languages, declared country) goes along.
      */
-    async unlock({ article, claim = null, idempotencyKey = null, telemetrySession = null }) {
+    async unlock({ article, claim = null, idempotencyKey = null, telemetrySession = null, evidence = null }) {
       if (state === "idle" && failures >= maxReconnects) failures = maxReconnects - 1;
       if (state === "idle" && !connecting) connect(); // in the background; HTTP serves now
       if (state === "connecting" && connecting) await connecting;
       if (state === "ready" && socket) {
         try {
-          return await sendOverSocket(article, claim, idempotencyKey, telemetrySession);
+          return await sendOverSocket(article, claim, idempotencyKey, telemetrySession, evidence);
         } catch (err) {
           if (!(err instanceof SdkError) || err.code !== "network_error") throw err;
           // Lost or timed out: HTTP repeats it, which is safe (see above).
         }
       }
-      return sendOverHttp(article, claim, idempotencyKey, telemetrySession);
+      return sendOverHttp(article, claim, idempotencyKey, telemetrySession, evidence);
     },
 
     close() {

@@ -11,9 +11,12 @@
  *   count, so neither a synthetic event nor a click already under way when the dialog popped
  *   up can approve a payment.
  * - No innerHTML: every text goes in through textContent. Styles are a constructed sheet.
+ * - The compliance and dispute dialogs (consent, country, report a problem, reports,
+ *   receipts) are in dialogs.js, on the same views.
  */
 import { adoptSheet } from "../shared/sheet.js";
 import { formatXrp, parseXrp } from "../shared/drops.js";
+import { createDialogs } from "./dialogs.js";
 
 export const FRAME_CSS = `
 :root{color-scheme:light dark;font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
@@ -35,6 +38,19 @@ body{margin:0}
 .dg-help{font-size:13px;opacity:.8}
 .dg-error{color:#b00020;font-weight:600}
 .dg-channel-actions{justify-content:flex-start;border-top:1px solid #8884;padding-top:12px}
+.dg-ui fieldset{border:0;margin:0 0 10px;padding:0}
+.dg-ui legend{font-weight:600;margin-bottom:6px;padding:0}
+.dg-check{display:flex;gap:8px;align-items:flex-start;margin:4px 0}
+.dg-ui .dg-check label{display:inline;font-weight:400;margin:0}
+.dg-ui .dg-check input{width:auto;flex:none;margin:3px 0 0;padding:0}
+.dg-ui select,.dg-ui textarea{font:inherit;padding:6px 8px;border:1px solid #888;border-radius:4px;max-width:100%}
+.dg-ui textarea{box-sizing:border-box;width:100%;resize:vertical}
+.dg-ui select:focus-visible,.dg-ui textarea:focus-visible,.dg-ui input[type=checkbox]:focus-visible,.dg-ui input[type=radio]:focus-visible{outline:3px solid #f0a500;outline-offset:2px}
+.dg-field{margin:6px 0 10px}
+.dg-group{font-size:13px;opacity:.8;margin:8px 0 2px}
+.dg-list{list-style:none;margin:0;padding:0;max-height:60vh;overflow:auto}
+.dg-list li{border-top:1px solid #8884;padding:10px 0}
+.dg-list .dg-facts{margin-bottom:6px}
 `;
 
 let uid = 0;
@@ -159,6 +175,14 @@ export function createFrameUI({
   }
   if (doc.defaultView) doc.defaultView.addEventListener("focus", focusView);
 
+  /** Enable `button` (created disabled) after the arming delay; `then` runs instead if given. */
+  function arm(button, then) {
+    setTimer(() => {
+      if (then) then();
+      else button.disabled = false;
+    }, armDelayMs);
+  }
+
   function dialogShell(title, description) {
     const n = ++uid;
     const heading = h(doc, "h1", { id: `dg-title-${n}`, tabindex: "-1", text: title });
@@ -179,8 +203,11 @@ export function createFrameUI({
     return { section, n };
   }
 
+  const dialogs = createDialogs({ doc, h, show, dialogShell, trusted, arm });
+
   return {
     root,
+    ...dialogs,
 
     /** Update the always-present spending line. */
     renderStatus(summary) {
@@ -245,9 +272,7 @@ export function createFrameUI({
           disabled: true,
           text: confirmLabel,
         });
-        setTimer(() => {
-          confirm.disabled = false;
-        }, armDelayMs);
+        arm(confirm);
         cancel.addEventListener("click", (event) => {
           if (trusted(event)) done(false);
         });
@@ -262,8 +287,10 @@ export function createFrameUI({
     /**
      * The reading-wallet settings: the cap form, plus top-up and close buttons when a channel
      * is open, and a recover button when a channel the site cannot use holds a deposit.
+     * Then the reader's country, receipts and reports.
      * Resolves with `{action: "save", capDrops}`, `{action: "topUp"}`, `{action: "close"}`,
-     * `{action: "recover"}`, or null when cancelled.
+     * `{action: "recover"}`, `{action: "country"}`, `{action: "receipts"}`,
+     * `{action: "disputes"}`, or null when cancelled.
      */
     settings({ capDrops, spentDrops, channel, pendingChannel = false, stranded = [] }) {
       return show((done) => {
@@ -338,6 +365,18 @@ export function createFrameUI({
             h(doc, "div", { class: "dg-actions dg-channel-actions", role: "group", "aria-label": "Unusable channel" }, recover),
           );
         }
+        const more = [
+          ["country", "Your country…"],
+          ["receipts", "Receipts…"],
+          ["disputes", "Your reports…"],
+        ].map(([action, text]) => {
+          const b = h(doc, "button", { type: "button", "data-frame-action": action, text });
+          b.addEventListener("click", (event) => {
+            if (trusted(event)) done({ action });
+          });
+          return b;
+        });
+        section.append(h(doc, "div", { class: "dg-actions dg-channel-actions", role: "group", "aria-label": "Your account" }, ...more));
         return section;
       });
     },

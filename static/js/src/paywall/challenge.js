@@ -9,6 +9,7 @@
  * the button's centre. The progress is drawn by the stylesheet (`--dg-hold`, set through the
  * CSSOM, which a CSP allows).
  */
+import { adoptSheet } from "../shared/sheet.js";
 import { listen, nowMs } from "./natives.js";
 import { eventTime } from "./telemetry/mouse.js";
 
@@ -28,11 +29,23 @@ export function parseChallenge(value) {
 
 const HOLD_KEYS = new Set([" ", "Enter"]);
 
+/** The button fills from the left while it is held, over `--dg-hold` (set through the CSSOM). */
+export const CHALLENGE_CSS = `
+.dg-challenge{position:relative;overflow:hidden;touch-action:none;user-select:none;-webkit-user-select:none}
+.dg-challenge::before{content:"";position:absolute;inset:0;background:#fff6;transform:scaleX(0);transform-origin:left;pointer-events:none}
+.dg-holding::before{transform:none;transition:transform var(--dg-hold,.8s) linear}
+`;
+const styled = new WeakSet();
+
 /**
  * A hold button. `done` resolves with the trace of the first hold that lasted `holdMs`.
  * @param {{document: Document, holdMs: number, now?: () => number, onShort?: () => void}} options
  */
 export function createHoldButton({ document: doc, holdMs, now = nowMs, onShort = () => {} }) {
+  if (!styled.has(doc)) {
+    styled.add(doc);
+    adoptSheet(doc, CHALLENGE_CSS);
+  }
   const button = doc.createElement("button");
   button.type = "button";
   button.className = "dg-unlock dg-challenge"; // the unlock button's look, and a progress fill
@@ -120,4 +133,64 @@ export function createHoldButton({ document: doc, holdMs, now = nowMs, onShort =
   listen(button, "contextmenu", (event) => event.preventDefault()); // a long touch press
 
   return { button, done };
+}
+
+/** How long the challenge waits for the reader's hold, then for the server's result. */
+export const CHALLENGE_WAIT_MS = 60_000;
+/** Presses released too early before the challenge counts as failed (a script clicking it). */
+export const MAX_SHORT_HOLDS = 5;
+export const CHALLENGE_RESULT_TIMEOUT_MS = 15_000;
+
+/**
+ * The press-and-hold challenge in each of an article's bars (in place of its unlock button),
+ * for the page script. `list`: the article's entries `{article, button, note}`; `details`: the
+ * `risk_challenge` error's details; `telemetry`: the socket that carries the trace. Resolves
+ * true when the server says the hold passed; false when the challenge is unusable, the reader
+ * does not hold within CHALLENGE_WAIT_MS or lets go too early MAX_SHORT_HOLDS times, or the
+ * result is a fail or does not come.
+ */
+export async function runChallenge({ document: doc, window: win, list, details, telemetry }) {
+  const spec = parseChallenge(details);
+  if (!spec) return false;
+  const holds = [];
+  let timer = null;
+  let giveUp;
+  const gaveUp = new Promise((resolve) => {
+    giveUp = () => resolve(null);
+  });
+  let shorts = 0;
+  try {
+    for (const entry of list) {
+      const hold = createHoldButton({
+        document: doc,
+        holdMs: spec.holdMs,
+        onShort: () => {
+          entry.note.textContent = "Keep holding until the button is full.";
+          if (++shorts >= MAX_SHORT_HOLDS) giveUp();
+        },
+      });
+      const hadFocus = doc.activeElement === entry.button;
+      hold.button.setAttribute("aria-describedby", entry.note.id);
+      entry.button.after(hold.button);
+      entry.button.hidden = true;
+      entry.article.setAttribute("data-paywall-challenge", spec.kind);
+      entry.note.textContent = "Press and hold the button to confirm you are a person.";
+      if (hadFocus) hold.button.focus();
+      holds.push([entry, hold]);
+    }
+    timer = win.setTimeout(giveUp, CHALLENGE_WAIT_MS);
+    const events = await Promise.race([...holds.map(([, hold]) => hold.done), gaveUp]);
+    if (!events) return false;
+    for (const [entry] of holds) entry.note.textContent = "Checking…";
+    return (await telemetry.challenge(spec.id, events, CHALLENGE_RESULT_TIMEOUT_MS)) === true;
+  } finally {
+    if (timer !== null) win.clearTimeout(timer);
+    for (const [entry, hold] of holds) {
+      const hadFocus = doc.activeElement === hold.button;
+      hold.button.remove();
+      entry.button.hidden = false;
+      entry.article.removeAttribute("data-paywall-challenge");
+      if (hadFocus) entry.button.focus();
+    }
+  }
 }

@@ -6,7 +6,19 @@
  * Only messages from that iframe's window at the paywall origin are read; requests are posted
  * to that exact origin.
  */
-import { acceptFromFrame, makeRequest } from "../shared/messages.js";
+import { PROTOCOL_VERSION, acceptFromFrame } from "../shared/messages.js";
+
+/**
+ * A page → frame request. The page sends only what it built from checked values (a slug that
+ * passed `isSlug`, the session id the telemetry hello passed); the frame parses every request
+ * with `parseRequest` anyway. `makeRequest` (shared/messages.js) checks too, but brings the
+ * whole request grammar into the first script.
+ */
+function requestMessage(type, id, fields) {
+  const msg = { dg: PROTOCOL_VERSION, type, id };
+  for (const name in fields) if (fields[name] !== undefined && fields[name] !== null) msg[name] = fields[name];
+  return msg;
+}
 
 export class FrameRequestError extends Error {
   constructor(code, message, details = null) {
@@ -98,7 +110,7 @@ export function createFrameHost({ window: win, origin, publisher, onEvent = () =
         reject(new FrameRequestError("frame_unavailable", "The payment frame did not answer."));
       }, timeoutMs);
       pending.set(id, { resolve, reject, timer });
-      iframe.contentWindow.postMessage(makeRequest(type, id, fields), origin);
+      iframe.contentWindow.postMessage(requestMessage(type, id, fields), origin);
     });
   }
 

@@ -8,42 +8,37 @@
  * error (`data-paywall-reason` = the error code), a `button[data-paywall-action="unlock"]`,
  * and its `[data-paywall-content]` filled once paid.
  *
- * Load is kept light for the publisher's page (benchmarks/sdk_load.py):
+ * Load is kept light for the publisher's page (benchmarks/sdk_load.py; docs/sdk-protocol.md,
+ * "The page script at load"):
+ * - this file is the whole first script; the telemetry and the challenge are chunks loaded
+ *   later, each from a versioned file with its SRI hash (`chunks.js`);
  * - each article's bar is cloned from one template, built off-document and inserted once,
  *   already showing the locked state (the bar's space is reserved by the stylesheet);
  * - ONE request reads every article's price (`GET publishers/{pub}/articles?slugs=…`); it is
  *   also the gate: when it fails, every article shows `error` at once (the code when the
  *   answer is readable, `origin_not_allowed` when there was no readable answer, as for an
  *   origin the publisher did not allow, whose 403 carries no CORS header) and no frame is made;
- * - the signer frame is created when the browser is idle (`requestIdleCallback`, with a
- *   timeout; `setTimeout` where there is none) or at the reader's first interaction with the
- *   page, whichever comes first. When its hello says the reader exists, the page asks it to
- *   `restore` the articles this reader paid before: they unlock without a click, at 0.
+ * - the signer frame is created at the first sign of intent — the pointer over, or focus in, a
+ *   paywalled article (or a touch or press on one), an unlock or wallet click, a
+ *   `window.Dropgate` call — or, for a returning reader (a mark this page stored in its
+ *   IndexedDB when the frame said the reader exists, or after an unlock went to it), when the
+ *   browser is idle after load: its hello then says the
+ *   reader exists and the page asks it to `restore` the articles paid before, which unlock
+ *   without a click, at 0. The mark holds nothing secret (keys, claims and the cap stay in the
+ *   frame).
  *
- * Telemetry (docs/sdk-protocol.md, "Telemetry socket"): the sources (`telemetry/sources.js`)
- * listen from the start, passively, and only push numbers; the telemetry socket opens when the
- * browser is idle after the gate, and the fingerprint is computed in a later idle callback.
+ * Telemetry (docs/sdk-protocol.md, "Telemetry socket"): after the page's `load` event, when
+ * the browser is idle, the telemetry chunk starts the sources (passive listeners that append
+ * numbers to a typed array), opens the socket and collects the fingerprint in idle slices.
  * An unlock first flushes the buffered telemetry (bounded wait), and names the telemetry
- * session to the frame; an unlock answered with `risk_challenge` shows the press-and-hold
- * challenge (`challenge.js`) and is retried once if the server says it passed.
+ * session to the frame; an unlock answered with `risk_challenge` loads the challenge chunk and
+ * shows the press-and-hold button, and is retried once if the server says it passed.
  */
-import { requestJson } from "../frame/api.js";
-import { createHoldButton, parseChallenge } from "./challenge.js";
 import { formatXrp } from "../shared/drops.js";
 import { isSlug, originOf } from "../shared/messages.js";
+import { chunkLoader } from "./chunks.js";
 import { createFrameHost } from "./frame-host.js";
 import { adoptPaywallStyles } from "./styles.js";
-import {
-  flushTelemetrySources,
-  registerTelemetrySource,
-  startTelemetry,
-  stopTelemetry,
-  telemetrySources,
-} from "./telemetry.js";
-import { createTelemetryConnection, telemetryUrl } from "./telemetry/connection.js";
-import { collectFingerprint } from "./telemetry/fingerprint/index.js";
-import { workerFingerprint } from "./telemetry/fingerprint/worker.js";
-import { pageSources } from "./telemetry/sources.js";
 
 export const VERSION = typeof __DROPGATE_VERSION__ === "string" ? __DROPGATE_VERSION__ : "dev";
 export const STATE_EVENT = "paywall:statechange";
@@ -54,6 +49,8 @@ const BLOCKED_REASONS = {
   cancelled: "cancelled",
   channel_exhausted: "channel_exhausted",
   velocity_limited: "risk",
+  jurisdiction_blocked: "jurisdiction",
+  reader_limit_reached: "limit",
 };
 
 /** A reply's error code → [state, reason]. */
@@ -77,25 +74,100 @@ const NOTES = {
 export const MAX_SLUGS = 100;
 /** The idle callback's deadline: a returning reader's articles are restored soon after load. */
 export const FRAME_IDLE_TIMEOUT_MS = 1500;
+/** The key of a returning reader's mark (the page's own IndexedDB; nothing secret). */
+export const READER_MARK_PREFIX = "dropgate:reader:";
 /** Where there is no requestIdleCallback. */
 export const FRAME_FALLBACK_DELAY_MS = 50;
 /** The longest an unlock waits for the buffered telemetry to be acknowledged. */
 export const FLUSH_BEFORE_UNLOCK_MS = 1500;
-/** How long the challenge waits for the reader's hold, then for the server's result. */
-export const CHALLENGE_WAIT_MS = 60_000;
-/** Presses released too early before the challenge counts as failed (a script clicking it). */
-export const MAX_SHORT_HOLDS = 5;
-export const CHALLENGE_RESULT_TIMEOUT_MS = 15_000;
 
-/** The real telemetry socket for a page (tests pass their own factory). */
-function defaultTelemetry({ origin, publisher, fingerprint }) {
-  return createTelemetryConnection({ url: telemetryUrl(origin, publisher), fingerprint });
+/**
+ * The returning reader's marks, in the page's own IndexedDB (`dropgate`, store `marks`): async,
+ * so reading one never blocks the main thread, where localStorage's first use is a synchronous
+ * round trip to the browser (1–40 ms measured here). Null where there is no IndexedDB.
+ * @returns {{get(key): Promise<boolean>, set(key, value: boolean): Promise<void>} | null}
+ */
+export function readerMarks(win) {
+  const idb = win.indexedDB;
+  if (!idb) return null;
+  const run = (mode, act) =>
+    new Promise((resolve, reject) => {
+      const open = idb.open("dropgate", 1);
+      open.onupgradeneeded = () => open.result.createObjectStore("marks");
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const db = open.result;
+        const tx = db.transaction("marks", mode);
+        const req = act(tx.objectStore("marks"));
+        tx.oncomplete = () => {
+          db.close();
+          resolve(req.result);
+        };
+        tx.onerror = tx.onabort = () => {
+          db.close();
+          reject(tx.error);
+        };
+      };
+    });
+  return {
+    get: (key) => run("readonly", (store) => store.get(key)).then((v) => v === 1),
+    set: (key, value) => run("readwrite", (store) => (value ? store.put(1, key) : store.delete(key))),
+  };
+}
+
+/** The page's telemetry, from the telemetry chunk (tests pass their own factory). */
+function defaultTelemetry(options) {
+  return options.loadChunk("telemetry").then((chunk) => chunk.startPageTelemetry(options));
 }
 
 function chunks(list) {
   const out = [];
   for (let i = 0; i < list.length; i += MAX_SLUGS) out.push(list.slice(i, i + MAX_SLUGS));
   return out;
+}
+
+/** The teaser request's timeout. */
+export const TEASER_TIMEOUT_MS = 15_000;
+
+/**
+ * GET a JSON object from the paywall (no credentials). A failure rejects with an Error whose
+ * `status` is the answer's (0: no readable answer), `code` the envelope's code (else from the
+ * status) and `details.timeout` whether the request timed out.
+ */
+export async function getJson(doFetch, url, win) {
+  const controller = typeof win.AbortController === "function" ? new win.AbortController() : null;
+  let timedOut = false;
+  const timer = win.setTimeout(() => {
+    timedOut = true;
+    if (controller) controller.abort();
+  }, TEASER_TIMEOUT_MS);
+  const fail = (status, code) => Object.assign(new Error(code), { status, code, details: { timeout: timedOut } });
+  let response;
+  try {
+    response = await doFetch(url, {
+      headers: { Accept: "application/json" },
+      credentials: "omit",
+      cache: "no-store",
+      signal: controller ? controller.signal : undefined,
+    });
+  } catch {
+    throw fail(0, "network_error");
+  } finally {
+    win.clearTimeout(timer);
+  }
+  let data = null;
+  try {
+    data = JSON.parse(await response.text());
+  } catch {
+    data = null;
+  }
+  const ok = data && typeof data === "object";
+  if (response.ok && ok) return data;
+  const code = ok && data.error && typeof data.error.code === "string" ? data.error.code : "";
+  throw fail(
+    response.status,
+    response.ok ? "bad_response" : /^[a-z0-9_]{1,64}$/.test(code) ? code : `http_${response.status}`,
+  );
 }
 
 /** What to show when the first request fails: the server's code, else `origin_not_allowed`. */
@@ -145,6 +217,8 @@ export function startPaywall({
   createHost = createFrameHost,
   idle,
   connectTelemetry = defaultTelemetry,
+  loadChunk,
+  storage,
 }) {
   const doc = win.document;
   const doFetch = fetchImpl || win.fetch.bind(win);
@@ -157,6 +231,8 @@ export function startPaywall({
     return null;
   }
   const apiBase = `${origin}/api/v1/`;
+  const chunk = loadChunk || chunkLoader(doc, script.src);
+  const markKey = READER_MARK_PREFIX + publisher;
   const articles = new Map(); // slug → [entry]
   const inflight = new Map(); // slug → Promise
   let host = null;
@@ -173,13 +249,19 @@ export function startPaywall({
   });
 
   adoptPaywallStyles(doc);
-  const running = telemetrySources();
-  for (const source of pageSources(win)) {
-    if (!running.includes(source.name)) registerTelemetrySource(source);
+  let telemetry = null; // once the telemetry chunk started it, after load
+  let telemetryStarted = null; // Promise of it
+  let telemetryEnded = false;
+  let hostMade;
+  const whenHost = new Promise((resolve) => {
+    hostMade = resolve;
+  });
+
+  const marks = storage === undefined ? readerMarks(win) : storage;
+  /** Set (true) or clear (false) the returning reader's mark; never throws, never waits. */
+  function readerMark(value) {
+    if (marks) marks.set(markKey, value).catch(() => undefined);
   }
-  startTelemetry();
-  let fingerprint = null; // computed once, when idle
-  const telemetry = safe(() => connectTelemetry({ window: win, origin, publisher, fingerprint: () => fingerprint }));
 
   // --- rendering -------------------------------------------------------------------------------
 
@@ -196,28 +278,12 @@ export function startPaywall({
     const bar = el("div", { class: "dg-bar", "data-paywall-ui": "" });
     const button = el("button", { type: "button", class: "dg-unlock", "data-paywall-action": "unlock" });
     button.append(el("span", { class: "dg-unlock-label" }, "Unlock"), el("span", { class: "dg-price" }, ""));
+    // The menu's panel comes with the wallet chunk, when a reader first opens a menu.
     const details = el("details", { class: "dg-wallet" });
-    const panel = el("div", { class: "dg-wallet-panel", role: "group", "aria-label": "Reading wallet" });
-    panel.append(el("p", { class: "dg-wallet-status", "aria-live": "polite" }, "Not used on this site yet."));
-    for (const [action, label] of [
-      ["set-cap", "Spending cap…"],
-      ["top-up", "Top up channel…"],
-      ["close-channel", "Close channel…"],
-      ["rotate-key", "Replace claim key…"],
-    ]) {
-      panel.append(el("button", { type: "button", "data-paywall-action": action }, label));
-    }
-    details.append(el("summary", {}, "Wallet"), panel);
+    details.append(el("summary", {}, "Wallet"));
     bar.append(button, el("span", { class: "dg-note", role: "status", "aria-live": "polite" }), details);
     return bar;
   }
-
-  const WALLET_ACTIONS = {
-    "set-cap": "setCap",
-    "top-up": "topUp",
-    "close-channel": "closeChannel",
-    "rotate-key": "rotateClaimKey",
-  };
 
   function renderArticle(article, slug) {
     const n = ++uid;
@@ -225,23 +291,27 @@ export function startPaywall({
     const bar = template.cloneNode(true);
     const [button, note, details] = bar.children;
     const [label, price] = button.children;
-    const status = details.lastChild.firstChild;
     button.setAttribute("aria-describedby", `dg-note-${n}`);
     note.id = `dg-note-${n}`;
     const entry = {
       article, slug, bar, button, label, price, note, state: null,
-      wallet: { details, status }, title: "", priceText: "", content: null,
+      details, title: "", priceText: "", content: null,
     };
-    // One listener per bar: the unlock button and the wallet menu's entries.
+    // One listener per bar: the unlock button, the wallet menu and its entries.
     bar.addEventListener("click", (event) => {
-      const target = event.target && event.target.closest && event.target.closest("[data-paywall-action]");
-      if (!target || !bar.contains(target)) return;
+      const found = event.target && event.target.closest;
+      const target = found && event.target.closest("[data-paywall-action]");
+      if (!target || !bar.contains(target)) {
+        if (found && event.target.closest("summary")) openWallet();
+        return;
+      }
       const action = target.getAttribute("data-paywall-action");
+      const request = action !== "unlock" && wallet && wallet.action(action);
       if (action === "unlock") {
         unlock(slug);
-      } else if (Object.hasOwn(WALLET_ACTIONS, action)) {
+      } else if (request) {
         details.open = false;
-        walletAction(WALLET_ACTIONS[action]).catch(() => undefined); // shown in the status line
+        walletAction(request).catch(() => undefined); // shown in the status line
       }
     });
     let content = article.querySelector("[data-paywall-content]");
@@ -306,26 +376,35 @@ export function startPaywall({
     for (const list of articles.values()) for (const entry of list) fn(entry);
   }
 
-  function showWallet(view) {
-    if (!view) return;
-    let text;
-    const cap = Number.isSafeInteger(view.capDrops) ? ` Cap: ${formatXrp(view.capDrops)} XRP.` : "";
-    const ch = view.channel;
-    if (ch && Number.isSafeInteger(ch.remainingDrops)) {
-      text = `Channel ${ch.status}: ${formatXrp(ch.remainingDrops)} of ${formatXrp(ch.fundedDrops)} XRP left.${cap}`;
-    } else {
-      text = `No payment channel yet.${cap}`;
+  let wallet = null; // the wallet chunk's menus, once loaded
+  let walletLoading = null;
+  /** A wallet menu opened: load the menus (once) and say hello to the frame for the status. */
+  function openWallet() {
+    frame().catch(() => undefined);
+    if (!walletLoading) {
+      walletLoading = chunk("wallet").then((w) => {
+        const menus = [];
+        eachEntry((entry) => menus.push(entry.details));
+        wallet = w.mountWallet({ document: doc, menus });
+        if (lastView) wallet.show(lastView);
+      });
+      walletLoading.catch(() => {
+        walletLoading = null;
+      });
     }
-    eachEntry((entry) => {
-      entry.wallet.status.textContent = text;
-    });
+    return walletLoading;
   }
 
-  let lastView = { channel: null, capDrops: null };
+  function showWallet(view) {
+    lastView = view;
+    if (wallet) wallet.show(view);
+  }
+
+  let lastView = null; // the frame's last {channel, capDrops}
   function onFrameEvent(msg) {
     if (msg.type === "channel") {
-      lastView = { ...lastView, channel: msg.channel };
-      showWallet(lastView);
+      readerMark(true);
+      showWallet({ capDrops: null, ...lastView, channel: msg.channel });
     }
   }
 
@@ -342,27 +421,37 @@ export function startPaywall({
 
   // --- the signer frame ------------------------------------------------------------------------
 
-  const INTERACTIONS = ["pointerdown", "keydown", "touchstart"];
-  const onInteraction = () => ensureHost();
+  // Signs of intent: the pointer over, focus in, or a touch or press on a paywalled article.
+  const INTENTS = ["pointerover", "focusin", "touchstart", "pointerdown"];
+  let intentTimer = null;
+  const onIntent = (event) => {
+    const target = event.target;
+    if (intentTimer !== null || !target || typeof target.closest !== "function") return;
+    if (!target.closest("article[data-paywall-article]")) return;
+    // Made in a task of its own, not inside the reader's event: the event stays short.
+    intentTimer = win.setTimeout(ensureHost, 0);
+  };
 
-  function watchInteraction(on) {
-    for (const type of INTERACTIONS) {
-      if (on) doc.addEventListener(type, onInteraction, { capture: true, passive: true });
-      else doc.removeEventListener(type, onInteraction, { capture: true, passive: true });
+  function watchIntent(on) {
+    for (const type of INTENTS) {
+      if (on) doc.addEventListener(type, onIntent, { capture: true, passive: true });
+      else doc.removeEventListener(type, onIntent, { capture: true, passive: true });
     }
   }
 
-  /** The frame host, made on first need (idle time, an interaction, or a request). */
+  /** The frame host, made on first need (a sign of intent, a returning reader, a request). */
   function ensureHost() {
     if (host) return host;
-    watchInteraction(false);
+    watchIntent(false);
     host = createHost({ window: win, origin, publisher, onEvent: onFrameEvent });
+    hostMade(host);
     host
       .ready()
       .then((hello) => {
-        lastView = { channel: hello && hello.channel, capDrops: hello && hello.capDrops };
-        showWallet(lastView);
-        if (hello && hello.reader === true) return restore();
+        showWallet({ channel: hello && hello.channel, capDrops: hello && hello.capDrops });
+        const returning = Boolean(hello && hello.reader === true);
+        readerMark(returning);
+        if (returning) return restore();
         return undefined;
       })
       .catch(() => undefined);
@@ -440,12 +529,22 @@ export function startPaywall({
     const fields = { article: slug };
     const session = telemetry && telemetry.session;
     if (session) fields.telemetrySession = session;
-    return h.request("unlock", fields);
+    // Paid, refused or failed, the frame most likely holds a reader now (it registers one to
+    // ask): the next page makes the frame when idle, to restore its articles or resume its
+    // pending channel. A wrong mark costs one early frame; the next hello removes it.
+    return h.request("unlock", fields).finally(() => readerMark(true));
   }
 
+  /** Flush the telemetry (started now if a click came before idle time), within the bound. */
   function flushTelemetry() {
-    flushTelemetrySources();
-    return telemetry ? telemetry.flush(FLUSH_BEFORE_UNLOCK_MS) : Promise.resolve(false);
+    const started = telemetryStarted || startTelemetryNow();
+    if (!started) return Promise.resolve(false);
+    let timer = null;
+    const bound = new Promise((resolve) => {
+      timer = win.setTimeout(() => resolve(false), FLUSH_BEFORE_UNLOCK_MS);
+    });
+    const flushed = started.then((t) => (t ? t.flush(FLUSH_BEFORE_UNLOCK_MS) : false));
+    return Promise.race([flushed, bound]).finally(() => win.clearTimeout(timer));
   }
 
   function velocityNote(err) {
@@ -456,75 +555,32 @@ export function startPaywall({
   }
 
   /**
-   * The press-and-hold challenge in each of the article's bars (in place of its unlock
-   * button). Resolves true when the server says the hold passed; false when the challenge is
-   * unusable, the reader does not hold within CHALLENGE_WAIT_MS or lets go too early
-   * MAX_SHORT_HOLDS times, or the result is a fail or does not come.
+   * The press-and-hold challenge (the challenge chunk's `runChallenge`): true when the server
+   * says the hold passed, false otherwise (and when the chunk cannot be loaded).
    */
   async function challenge(list, details) {
-    const spec = parseChallenge(details);
-    if (!spec || !telemetry || telemetry.state === "disabled") return false;
-    const holds = [];
-    let timer = null;
-    let giveUp;
-    const gaveUp = new Promise((resolve) => {
-      giveUp = () => resolve(null);
-    });
-    let shorts = 0;
+    if (!telemetry || telemetry.state === "disabled") return false;
     try {
-      for (const entry of list) {
-        const hold = createHoldButton({
-          document: doc,
-          holdMs: spec.holdMs,
-          onShort: () => {
-            entry.note.textContent = "Keep holding until the button is full.";
-            if (++shorts >= MAX_SHORT_HOLDS) giveUp();
-          },
-        });
-        const hadFocus = doc.activeElement === entry.button;
-        hold.button.setAttribute("aria-describedby", entry.note.id);
-        entry.button.after(hold.button);
-        entry.button.hidden = true;
-        entry.article.setAttribute("data-paywall-challenge", spec.kind);
-        entry.note.textContent = "Press and hold the button to confirm you are a person.";
-        if (hadFocus) hold.button.focus();
-        holds.push([entry, hold]);
-      }
-      timer = win.setTimeout(giveUp, CHALLENGE_WAIT_MS);
-      const events = await Promise.race([...holds.map(([, hold]) => hold.done), gaveUp]);
-      if (!events) return false;
-      for (const [entry] of holds) entry.note.textContent = "Checking…";
-      return (await telemetry.challenge(spec.id, events, CHALLENGE_RESULT_TIMEOUT_MS)) === true;
-    } finally {
-      if (timer !== null) win.clearTimeout(timer);
-      for (const [entry, hold] of holds) {
-        const hadFocus = doc.activeElement === hold.button;
-        hold.button.remove();
-        entry.button.hidden = false;
-        entry.article.removeAttribute("data-paywall-challenge");
-        if (hadFocus) entry.button.focus();
-      }
+      const ui = await chunk("challenge");
+      return await ui.runChallenge({ document: doc, window: win, list, details, telemetry });
+    } catch {
+      return false; // the challenge cannot be shown: the unlock stays refused
     }
   }
 
   async function status() {
     const view = await (await frame()).request("status");
-    lastView = view || lastView;
-    showWallet(lastView);
+    if (view) showWallet(view);
     return view;
   }
 
-  async function walletAction(type) {
+  async function walletAction(type, fields) {
     try {
-      const result = await (await frame()).request(type);
+      const result = await (await frame()).request(type, fields);
       await status().catch(() => undefined);
       return result;
     } catch (err) {
-      if (err && err.code !== "cancelled") {
-        eachEntry((entry) => {
-          entry.wallet.status.textContent = `Could not finish (${err.code || "error"}).`;
-        });
-      }
+      if (err && err.code !== "cancelled" && wallet) wallet.fail(err.code);
       throw err;
     }
   }
@@ -569,7 +625,7 @@ export function startPaywall({
     const base = `${apiBase}publishers/${encodeURIComponent(publisher)}/articles?slugs=`;
     try {
       const bodies = await Promise.all(
-        chunks([...articles.keys()]).map((part) => requestJson(doFetch, base + part.join(","))),
+        chunks([...articles.keys()]).map((part) => getJson(doFetch, base + part.join(","), win)),
       );
       bodies.forEach(showPrices);
     } catch (err) {
@@ -583,41 +639,50 @@ export function startPaywall({
     }
     openGate(null);
     if (!host) {
-      watchInteraction(true);
-      whenIdle(ensureHost);
+      watchIntent(true);
+      // A returning reader: made when idle after load, to restore without a click. The mark is
+      // read asynchronously (IndexedDB), never on the load's critical path.
+      if (marks) afterLoad(() => marks.get(markKey).then((marked) => marked && ensureHost(), () => undefined));
     }
-    if (telemetry) whenIdle(startTelemetrySocket);
+    afterLoad(startTelemetryNow);
+  }
+
+  /** `fn` when the browser is idle after the page's load event. */
+  function afterLoad(fn) {
+    if (doc.readyState === "complete") whenIdle(fn);
+    else win.addEventListener("load", () => whenIdle(fn), { once: true, passive: true });
   }
 
   // --- telemetry -------------------------------------------------------------------------------
 
-  function startTelemetrySocket() {
-    safe(() => telemetry.start());
-    // The fingerprint is the heaviest thing the page script measures: one more idle callback.
-    whenIdle(() => {
-      collectFingerprint({
-        window: win,
-        worker: () => workerFingerprint(() => frame().then((h) => h.request("probe"))),
-      }).then(
-        (value) => {
-          fingerprint = value;
+  /** Start the telemetry (once): load its chunk, start the sources and the socket. */
+  function startTelemetryNow() {
+    if (telemetryStarted || telemetryEnded) return telemetryStarted;
+    telemetryStarted = Promise.resolve()
+      .then(() =>
+        connectTelemetry({
+          window: win,
+          origin,
+          publisher,
+          loadChunk: chunk,
+          idle: whenIdle,
+          // The fingerprint's worker part waits for the frame: it is never made for it.
+          probe: () => whenHost.then((h) => h.request("probe")),
+        }),
+      )
+      .then(
+        (t) => {
+          telemetry = t || null;
+          return telemetry;
         },
-        () => undefined,
+        () => null, // no telemetry: unlocks still work, scored as a session that sent nothing
       );
-    });
-    win.addEventListener(
-      "pagehide",
-      () => {
-        flushTelemetrySources();
-        safe(() => telemetry.sendNow());
-      },
-      { passive: true },
-    );
+    return telemetryStarted;
   }
 
   function endTelemetry() {
-    stopTelemetry();
-    if (telemetry) safe(() => telemetry.close());
+    telemetryEnded = true;
+    if (telemetryStarted) telemetryStarted.then((t) => t && safe(() => t.close()));
   }
 
   const api = Object.freeze({
@@ -629,6 +694,8 @@ export function startPaywall({
     topUp: () => walletAction("topUp"),
     closeChannel: () => walletAction("closeChannel"),
     rotateClaimKey: () => walletAction("rotateClaimKey"),
+    // "Report a problem": the form opens in the signer frame, which files it on the reader's click.
+    dispute: (article, { reason, message } = {}) => walletAction("dispute", { article, reason, message }),
   });
   Object.defineProperty(win, "Dropgate", { value: api, configurable: true, enumerable: false, writable: false });
 

@@ -12,7 +12,7 @@
 export const PROTOCOL_VERSION = 1;
 
 /** Requests the page may send, each with the fields it carries. */
-export const REQUESTS = Object.freeze({
+export const REQUESTS = /* @__PURE__ */ Object.freeze({
   hello: [],
   unlock: ["article", "telemetrySession"],
   restore: ["articles"],
@@ -22,16 +22,25 @@ export const REQUESTS = Object.freeze({
   closeChannel: [],
   rotateClaimKey: [],
   probe: [],
+  dispute: ["article", "reason", "message"],
 });
 
 /** Request fields that may be left out. */
-const OPTIONAL = new Set(["telemetrySession"]);
+const OPTIONAL = new Set(["telemetrySession", "reason", "message"]);
+
+/** The reasons a reader may give for a dispute (issue 11). */
+export const DISPUTE_REASONS = /* @__PURE__ */ Object.freeze(["not_delivered", "charged_twice", "not_as_described", "accidental", "unauthorized"]);
+/** The longest dispute message, in characters (code points, as the server counts). */
+export const MAX_DISPUTE_MESSAGE = 2000;
+
+// UTF-16 units: at most twice the code points the server counts (the frame counts exactly).
+const isDisputeMessage = (value) => typeof value === "string" && value.length <= 2 * MAX_DISPUTE_MESSAGE;
 
 /** Events the frame may send. */
-export const EVENTS = Object.freeze(["show", "hide", "channel"]);
+export const EVENTS = /* @__PURE__ */ Object.freeze(["show", "hide", "channel"]);
 
 /** The frame's own error codes (the server's codes are passed through unchanged). */
-export const FRAME_ERRORS = Object.freeze([
+export const FRAME_ERRORS = /* @__PURE__ */ Object.freeze([
   "cap_exceeded",
   "cancelled",
   "not_embedded",
@@ -147,6 +156,8 @@ export function parseRequest(data) {
     if (name === "telemetrySession" && !(typeof data[name] === "string" && TELEMETRY_SESSION_RE.test(data[name]))) {
       return null;
     }
+    if (name === "reason" && !DISPUTE_REASONS.includes(data.reason)) return null;
+    if (name === "message" && !isDisputeMessage(data.message)) return null;
     msg[name] = name === "articles" ? [...data.articles] : data[name];
   }
   return msg;

@@ -250,7 +250,7 @@ describe("telemetry in the frame", () => {
     post(makeRequest("probe", 1));
     post(makeRequest("probe", 2));
     await until(() => replies(parent).length === 2);
-    expect(replies(parent).map((r) => r.message.result)).toEqual([{ worker: facts }, { worker: facts }]);
+    expect(replies(parent).map((r) => r.message.result)).toEqual([{ worker: facts, graphics: null }, { worker: facts, graphics: null }]);
     expect(made).toEqual(["https://pay.example/static/js/worker.0.2.0.js"]);
   });
 
@@ -258,7 +258,7 @@ describe("telemetry in the frame", () => {
     const { parent, post } = boot();
     post(makeRequest("probe", 1));
     await until(() => replies(parent).length === 1);
-    expect(replies(parent)[0].message.result).toEqual({ worker: null });
+    expect(replies(parent)[0].message.result).toEqual({ worker: null, graphics: null });
   });
 
   it("unlock sends the page's telemetry session to the server", async () => {

@@ -45,21 +45,26 @@ describe("worker URL", () => {
 describe("probeWorker", () => {
   it("runs the worker once and returns its checked report, then terminates it", async () => {
     const { W, made } = fakeWorker({ dg: 1, type: "probe", worker: FACTS });
-    expect(await probeWorker({ url: "https://pay.example/static/js/worker.js", Worker: W })).toEqual({ worker: FACTS });
+    expect(await probeWorker({ url: "https://pay.example/static/js/worker.js", Worker: W })).toEqual({ worker: FACTS, graphics: null });
+    const graphics = { canvas: "c".repeat(64), webgl: "d".repeat(64), webgl_vendor: "V", webgl_renderer: "R" };
+    const withGraphics = fakeWorker({ dg: 1, type: "probe", worker: FACTS, graphics });
+    expect(await probeWorker({ url: "u", Worker: withGraphics.W })).toEqual({ worker: FACTS, graphics });
+    const badGraphics = fakeWorker({ dg: 1, type: "probe", worker: FACTS, graphics: { ...graphics, canvas: "<script>" } });
+    expect(await probeWorker({ url: "u", Worker: badGraphics.W })).toEqual({ worker: FACTS, graphics: null });
     expect(made[0].url).toBe("https://pay.example/static/js/worker.js");
     expect(made[0].terminated).toBe(true);
   });
 
   it("null for no Worker, an error, a malformed report, or a timeout", async () => {
-    expect(await probeWorker({ url: "u", Worker: undefined })).toEqual({ worker: null });
-    expect(await probeWorker({ url: "u", Worker: fakeWorker(null, { fail: true }).W })).toEqual({ worker: null });
-    expect(await probeWorker({ url: "u", Worker: fakeWorker({ dg: 1, type: "probe", worker: { ...FACTS, hw_concurrency: "8" } }).W })).toEqual({ worker: null });
+    expect(await probeWorker({ url: "u", Worker: undefined })).toEqual({ worker: null, graphics: null });
+    expect(await probeWorker({ url: "u", Worker: fakeWorker(null, { fail: true }).W })).toEqual({ worker: null, graphics: null });
+    expect(await probeWorker({ url: "u", Worker: fakeWorker({ dg: 1, type: "probe", worker: { ...FACTS, hw_concurrency: "8" } }).W })).toEqual({ worker: null, graphics: null });
     class Throws {
       constructor() {
         throw new DOMException("blocked by CSP", "SecurityError");
       }
     }
-    expect(await probeWorker({ url: "u", Worker: Throws })).toEqual({ worker: null });
+    expect(await probeWorker({ url: "u", Worker: Throws })).toEqual({ worker: null, graphics: null });
     vi.useFakeTimers();
     try {
       class Silent {
@@ -67,7 +72,7 @@ describe("probeWorker", () => {
       }
       const pending = probeWorker({ url: "u", Worker: Silent, timeoutMs: 100 });
       await vi.advanceTimersByTimeAsync(100);
-      expect(await pending).toEqual({ worker: null });
+      expect(await pending).toEqual({ worker: null, graphics: null });
     } finally {
       vi.useRealTimers();
     }

@@ -77,6 +77,8 @@ describe("unlock", () => {
       "GET readers/challenge",
       "POST readers",
       "POST unlocks",
+      "POST readers/me/tax-preview",
+      "GET readers/me/consent",
       "POST wallet/faucet",
       "POST wallet/prepare",
       "POST wallet/submit",
@@ -115,7 +117,13 @@ describe("unlock", () => {
   it("cancelled in the frame: nothing is signed, no wallet call", async () => {
     t = setup({ answers: [false] });
     await expect(t.signer.unlock("x")).rejects.toMatchObject({ code: "cancelled" });
-    expect(paths(t.server.calls)).toEqual(["GET readers/challenge", "POST readers", "POST unlocks"]);
+    expect(paths(t.server.calls)).toEqual([
+      "GET readers/challenge",
+      "POST readers",
+      "POST unlocks",
+      "POST readers/me/tax-preview",
+      "GET readers/me/consent",
+    ]);
   });
 
   it("over the cap: refused before any channel work or signature", async () => {

@@ -18,7 +18,7 @@ describe("paywall.js entry", () => {
     window.fetch = fetch;
     await import("../../src/paywall/index.js");
     expect(window.Dropgate.publisher).toBe("pub_a");
-    expect(window.Dropgate.version).toBe("0.2.0");
+    expect(window.Dropgate.version).toBe("0.3.0");
     await flush(30);
     expect(calls.map((c) => c.url)).toEqual(["https://pay.example/api/v1/publishers/pub_a/articles?slugs=a"]);
     expect(document.querySelector("article").getAttribute("data-paywall-state")).toBe("error");

@@ -2,7 +2,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FrameRequestError } from "../../src/paywall/frame-host.js";
 import { startPaywall } from "../../src/paywall/page.js";
-import { createTelemetryConnection, telemetryUrl } from "../../src/paywall/telemetry/connection.js";
+import { createTelemetryConnection } from "../../src/paywall/telemetry/connection.js";
+import { startPageTelemetry } from "../../src/paywall/telemetry/page.js";
 import { FakeSocket, errorBody, fakeFetch, flush } from "../helpers.js";
 import { at } from "./telemetry/sources.helpers.js";
 
@@ -25,6 +26,9 @@ function fakeTelemetry({ passed = true, state = "open" } = {}) {
   };
 }
 
+const CHUNKS = { challenge: () => import("../../src/paywall/challenge.js"), wallet: () => import("../../src/paywall/wallet.js") };
+const loadChunk = (name) => CHUNKS[name]();
+
 function start({ unlock, telemetry = fakeTelemetry(), gate = [200, { publisher: "pub_a", articles: [TEASER] }] } = {}) {
   document.body.innerHTML = `<article data-paywall-article="harbour-tides"><h2>Harbour tides</h2><p>Teaser.</p><div data-paywall-content></div></article>`;
   const script = document.createElement("script");
@@ -42,8 +46,9 @@ function start({ unlock, telemetry = fakeTelemetry(), gate = [200, { publisher: 
   });
   const { fetch } = fakeFetch({ "GET publishers/pub_a/articles?slugs=harbour-tides": gate }, { base: `${ORIGIN}/api/v1/` });
   const idle = [];
-  const api = startPaywall({ window, script, fetch, createHost, idle: (fn) => idle.push(fn), connectTelemetry: () => telemetry });
-  return { api, requests, telemetry, idle };
+  const connectTelemetry = vi.fn(() => telemetry);
+  const api = startPaywall({ window, script, fetch, createHost, idle: (fn) => idle.push(fn), connectTelemetry, loadChunk, storage: null });
+  return { api, requests, telemetry, idle, connectTelemetry };
 }
 
 const article = () => document.querySelector("article");
@@ -66,20 +71,41 @@ describe("telemetry on the page", () => {
     document.body.innerHTML = "";
   });
 
-  it("opens the telemetry socket when idle after the gate, then computes the fingerprint", async () => {
-    const { telemetry, idle } = start({ unlock: () => GRANTED });
+  it("starts the telemetry when idle after load, and its probe waits for the frame (never makes it)", async () => {
+    const { idle, connectTelemetry, requests } = start({ unlock: () => GRANTED });
     await flush(30);
-    expect(telemetry.start).not.toHaveBeenCalled();
-    for (const fn of idle.splice(0)) fn(); // the frame, the socket
-    expect(telemetry.start).toHaveBeenCalledTimes(1);
-    expect(idle).toHaveLength(1); // the fingerprint, in a later idle callback
+    expect(connectTelemetry).not.toHaveBeenCalled(); // nothing of it at load
+    expect(idle).toHaveLength(1);
+    idle.shift()();
+    await flush(30);
+    expect(connectTelemetry).toHaveBeenCalledTimes(1);
+    const options = connectTelemetry.mock.calls[0][0];
+    expect(options).toMatchObject({ origin: ORIGIN, publisher: "pub_a", window });
+    expect(typeof options.idle).toBe("function");
+    let answered = null;
+    options.probe().then((r) => (answered = r));
+    await flush(30);
+    expect(answered).toBeNull(); // no frame yet: the probe waits
+    article().dispatchEvent(new Event("pointerover", { bubbles: true })); // a sign of intent
+    await new Promise((r) => setTimeout(r, 5));
+    await flush(30);
+    expect(answered).toEqual({ worker: null });
+    expect(requests.map((r) => r.type)).toEqual(["probe"]);
   });
 
-  it("a failed gate stops the telemetry (nothing to protect on this page)", async () => {
-    const { telemetry } = start({ unlock: () => GRANTED, gate: [403, errorBody("origin_not_allowed")] });
+  it("a failed gate starts no telemetry (nothing to protect on this page)", async () => {
+    const { idle, connectTelemetry } = start({ unlock: () => GRANTED, gate: [403, errorBody("origin_not_allowed")] });
     await flush(30);
-    expect(telemetry.close).toHaveBeenCalled();
-    expect(telemetry.start).not.toHaveBeenCalled();
+    expect(idle).toHaveLength(0);
+    expect(connectTelemetry).not.toHaveBeenCalled();
+  });
+
+  it("an unlock before idle time starts the telemetry itself, then flushes it", async () => {
+    const { api, connectTelemetry, telemetry } = start({ unlock: () => GRANTED });
+    await flush(30);
+    expect(await api.unlock("harbour-tides")).toMatchObject({ state: "unlocked" });
+    expect(connectTelemetry).toHaveBeenCalledTimes(1);
+    expect(telemetry.flush).toHaveBeenCalledTimes(1);
   });
 
   it("flushes the telemetry before an unlock and names the session to the frame", async () => {
@@ -101,6 +127,7 @@ describe("the press-and-hold challenge", () => {
   it("risk_challenge: shows the hold button, streams the trace, retries once on a pass", async () => {
     const { api, requests, telemetry } = start({ unlock: challenged });
     const run = api.unlock("harbour-tides");
+    await until(() => challengeButton(), 2500); // the challenge chunk's first import
     await flush(30);
     expect(article().getAttribute("data-paywall-state")).toBe("pending");
     expect(article().getAttribute("data-paywall-challenge")).toBe("press_hold");
@@ -129,6 +156,7 @@ describe("the press-and-hold challenge", () => {
   it("a failed challenge blocks with reason risk, and puts the unlock button back", async () => {
     const { api, requests } = start({ unlock: challenged, telemetry: fakeTelemetry({ passed: false }) });
     const run = api.unlock("harbour-tides");
+    await until(() => challengeButton(), 2500); // the challenge chunk's first import
     await flush(30);
     challengeButton().dispatchEvent(press(5000));
     challengeButton().dispatchEvent(release(5900));
@@ -145,6 +173,7 @@ describe("the press-and-hold challenge", () => {
     };
     const { api, telemetry } = start({ unlock: always });
     const run = api.unlock("harbour-tides");
+    await until(() => challengeButton(), 2500); // the challenge chunk's first import
     await flush(30);
     challengeButton().dispatchEvent(press(5000));
     challengeButton().dispatchEvent(release(5900));
@@ -161,6 +190,7 @@ describe("the press-and-hold challenge", () => {
   it("a script clicking the hold button (presses too short) fails after MAX_SHORT_HOLDS", async () => {
     const { api, telemetry } = start({ unlock: challenged });
     const run = api.unlock("harbour-tides");
+    await until(() => challengeButton(), 2500); // the challenge chunk's first import
     await flush(30);
     for (let i = 0; i < 4; i++) {
       challengeButton().dispatchEvent(press(5000 + i * 100));
@@ -196,6 +226,7 @@ describe("the press-and-hold challenge", () => {
     await flush(30);
     unlockButton().focus();
     const run = api.unlock("harbour-tides");
+    await until(() => challengeButton(), 2500); // the challenge chunk's first import
     await flush(30);
     expect(document.activeElement).toBe(challengeButton());
     challengeButton().dispatchEvent(at(new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true }), 100));
@@ -231,10 +262,9 @@ describe("the real telemetry connection on the page", () => {
 
   it("opens the socket to the paywall, streams the hand, and names the session in the unlock", async () => {
     let conn = null;
-    const connectTelemetry = ({ origin, publisher, fingerprint }) => {
-      conn = createTelemetryConnection({ url: telemetryUrl(origin, publisher), fingerprint, WebSocket: FakeSocket });
-      return conn;
-    };
+    // The telemetry chunk's own start, with a fake socket under it.
+    const connectTelemetry = (options) =>
+      startPageTelemetry({ ...options, connect: (o) => (conn = createTelemetryConnection({ ...o, WebSocket: FakeSocket })) });
     document.body.innerHTML = `<article data-paywall-article="harbour-tides"><p>Teaser.</p><div data-paywall-content></div></article>`;
     const script = document.createElement("script");
     script.setAttribute("data-publisher", "pub_a");
@@ -248,7 +278,7 @@ describe("the real telemetry connection on the page", () => {
       },
     });
     const { fetch } = fakeFetch({ "GET publishers/pub_a/articles?slugs=harbour-tides": [200, { articles: [TEASER] }] }, { base: `${ORIGIN}/api/v1/` });
-    const api = startPaywall({ window, script, fetch, createHost, idle: (fn) => fn(), connectTelemetry });
+    const api = startPaywall({ window, script, fetch, createHost, idle: (fn) => fn(), connectTelemetry, loadChunk, storage: null });
     await flush(30);
     const ws = FakeSocket.instances[0];
     expect(ws.url).toBe("wss://pay.example/ws/telemetry/?publisher=pub_a");

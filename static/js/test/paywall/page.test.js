@@ -1,7 +1,8 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { FrameRequestError } from "../../src/paywall/frame-host.js";
-import { FRAME_IDLE_TIMEOUT_MS, classifyError, gateReason, startPaywall } from "../../src/paywall/page.js";
+import { indexedDB as fakeIndexedDB } from "fake-indexeddb";
+import { FRAME_IDLE_TIMEOUT_MS, READER_MARK_PREFIX, classifyError, gateReason, readerMarks, startPaywall } from "../../src/paywall/page.js";
 import { errorBody, fakeFetch, flush } from "../helpers.js";
 
 const ORIGIN = "https://pay.example";
@@ -60,6 +61,29 @@ function fakeFrame(handlers = {}, hello = { reader: false, channel: null, capDro
 }
 
 const TEASERS_PATH = "GET publishers/pub_a/articles?slugs=harbour-tides,city-bees";
+const MARK = `${READER_MARK_PREFIX}pub_a`;
+
+/** The chunks as modules (the built page script loads them as scripts with SRI: chunks.test.js). */
+export const CHUNK_MODULES = {
+  wallet: () => import("../../src/paywall/wallet.js"),
+  challenge: () => import("../../src/paywall/challenge.js"),
+};
+const loadChunk = (name) => CHUNK_MODULES[name]();
+
+/** Wait (up to 5 s) until `check()` is truthy: a chunk's first import takes a while in vitest. */
+async function until(check) {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+}
+
+/** The reader marks' stand-in (readerMarks' interface; the real one is tested below). */
+function fakeStorage(initial = {}) {
+  const data = new Map(Object.entries(initial));
+  return {
+    data,
+    get: async (k) => data.get(k) === "1",
+    set: async (k, v) => void (v ? data.set(k, "1") : data.delete(k)),
+  };
+}
 
 let listening = null;
 
@@ -67,7 +91,7 @@ let listening = null;
  * Start the page script on the test page. `idle` schedules the frame's creation: by default
  * at once; `idle: "manual"` keeps the callbacks in `idleQueue` for the test to run.
  */
-function start({ handlers, routes, hello, idle, telemetry = null } = {}) {
+function start({ handlers, routes, hello, idle, telemetry = null, marked = false } = {}) {
   const script = page();
   const frame = fakeFrame(handlers, hello);
   const events = [];
@@ -84,8 +108,11 @@ function start({ handlers, routes, hello, idle, telemetry = null } = {}) {
   const idleQueue = [];
   const schedule = idle === "manual" ? (fn) => idleQueue.push(fn) : idle === null ? undefined : idle || ((fn) => fn());
   // No telemetry socket unless a test brings one (page-challenge.test.js covers it).
-  const api = startPaywall({ window, script, fetch, createHost: frame.create, idle: schedule, connectTelemetry: () => telemetry });
-  return { api, frame, events, calls, idleQueue };
+  const storage = fakeStorage(marked ? { [MARK]: "1" } : {});
+  const api = startPaywall({
+    window, script, fetch, createHost: frame.create, idle: schedule, connectTelemetry: () => telemetry, loadChunk, storage,
+  });
+  return { api, frame, events, calls, idleQueue, storage };
 }
 
 const article = (slug) => document.querySelector(`article[data-paywall-article="${slug}"]`);
@@ -181,9 +208,18 @@ describe("page script", () => {
     expect(button("harbour-tides").hasAttribute("aria-disabled")).toBe(false); // the reader may try again
   });
 
+  it("Dropgate.dispute asks the frame to open its Report a problem form for the article", async () => {
+    const filed = { id: 3, article: "harbour-tides", reason: "accidental", status: "won_by_reader", outcome: "reader", refundDrops: 100 };
+    const { frame } = start({ handlers: { dispute: () => filed } });
+    expect(await window.Dropgate.dispute("harbour-tides", { reason: "accidental", message: "m" })).toEqual(filed);
+    expect(frame.requests.filter((r) => r.type === "dispute")).toEqual([
+      { type: "dispute", article: "harbour-tides", reason: "accidental", message: "m" },
+    ]);
+  });
+
   it("exposes window.Dropgate", async () => {
     const { frame } = start({ handlers: { status: () => ({ channel: null, capDrops: 1 }), setCap: () => ({ capDrops: 5 }), topUp: () => ({}), closeChannel: () => ({}), rotateClaimKey: () => ({ claimPublicKey: "ED00", closingChannels: [] }) } });
-    expect(window.Dropgate.version).toBe("0.2.0");
+    expect(window.Dropgate.version).toBe("0.3.0");
     for (const name of ["unlock", "status", "setCap", "topUp", "closeChannel", "rotateClaimKey"]) expect(typeof window.Dropgate[name]).toBe("function");
     expect(await window.Dropgate.status()).toEqual({ channel: null, capDrops: 1 });
     expect(await window.Dropgate.setCap()).toEqual({ capDrops: 5 });
@@ -198,11 +234,21 @@ describe("page script", () => {
     expect(frame.origin).toBe(ORIGIN);
   });
 
-  it("the wallet menu asks the frame, which owns the cap, top-up and close", async () => {
+  it("the wallet menu comes with its chunk when first opened, and asks the frame, which owns the cap, top-up and close", async () => {
     const { frame } = start({ handlers: { setCap: () => ({ capDrops: 5 }), status: () => ({ channel: null, capDrops: 5 }) } });
     await flush(30);
     const wallet = article("city-bees").querySelector("details.dg-wallet");
     expect(wallet.querySelector("summary").textContent).toBe("Wallet");
+    expect(wallet.querySelector("button")).toBeNull(); // not at load
+    wallet.querySelector("summary").click();
+    await until(() => wallet.querySelector("button")); // the chunk's import
+    await flush(30);
+    expect(frame.created).toBe(1); // opening the menu is a sign of intent
+    expect([...wallet.querySelectorAll("button")].map((b) => b.getAttribute("data-paywall-action"))).toEqual([
+      "set-cap", "top-up", "close-channel", "rotate-key",
+    ]);
+    expect(article("harbour-tides").querySelectorAll("details.dg-wallet button")).toHaveLength(4); // every bar's
+    expect(wallet.querySelector(".dg-wallet-status").textContent).toBe("No payment channel yet. Cap: 2 XRP.");
     wallet.querySelector('button[data-paywall-action="set-cap"]').click();
     await flush(30);
     expect(frame.requests.map((r) => r.type)).toContain("setCap");
@@ -211,6 +257,9 @@ describe("page script", () => {
 
   it("shows channel events in the wallet menus", async () => {
     const { frame } = start();
+    await flush(30);
+    document.querySelector("summary").click();
+    await until(() => document.querySelector(".dg-wallet-status")); // the chunk's import
     await flush(30);
     frame.onEvent({ type: "channel", channel: { channelId: "A", fundedDrops: 1_000_000, spentDrops: 200_000, remainingDrops: 800_000, status: "open" } });
     expect(document.querySelector(".dg-wallet-status").textContent).toBe("Channel open: 0.8 of 1 XRP left. Cap: 2 XRP.");
@@ -279,10 +328,11 @@ describe("page script at load", () => {
     startPaywall({ window, script, fetch, createHost: fakeFrame().create, idle: () => {}, connectTelemetry: () => null });
     await flush(30);
     observer.disconnect();
-    // one bar per article, inserted whole (its button, note and wallet menu — cap, top-up, close,
-    // replace key — were built off-document)
+    // one bar per article, inserted whole (its button, note and the wallet menu's summary were
+    // built off-document; the menu's entries come with the wallet chunk)
     expect(inserted.map((n) => n.className)).toEqual(["dg-bar", "dg-bar"]);
-    expect(inserted[0].querySelectorAll("button")).toHaveLength(5);
+    expect(inserted[0].querySelectorAll("button")).toHaveLength(1);
+    expect(inserted[0].querySelectorAll("details.dg-wallet > summary")).toHaveLength(1);
     expect(calls).toHaveLength(1);
     // an article the server does not know keeps a working button without a price
     expect(button("harbour-tides").textContent).toBe("Unlock");
@@ -314,13 +364,44 @@ describe("page script at load", () => {
     expect(document.querySelector('article[data-paywall-article="s-149"] button').textContent).toBe("Unlock for 0.1 XRP");
   });
 
-  it("creates the signer frame only once the browser is idle", async () => {
+  it("makes no frame for a new reader, neither at load nor when idle: only at a sign of intent", async () => {
     const { frame, idleQueue } = start({ idle: "manual" });
     await flush(30);
+    expect(idleQueue).toHaveLength(2); // the mark's check and the telemetry's start, after load
+    for (const fn of idleQueue.splice(0)) fn();
+    await flush(30);
     expect(frame.created).toBe(0);
-    expect(idleQueue).toHaveLength(1);
+    document.querySelector("main").dispatchEvent(new Event("pointerover", { bubbles: true })); // not an article
+    await new Promise((r) => setTimeout(r, 5));
+    expect(frame.created).toBe(0);
+    article("city-bees").querySelector("h2").dispatchEvent(new Event("pointerover", { bubbles: true }));
+    expect(frame.created).toBe(0); // not inside the reader's event
+    await new Promise((r) => setTimeout(r, 5));
+    expect(frame.created).toBe(1);
+    article("harbour-tides").dispatchEvent(new Event("focusin", { bubbles: true }));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(frame.created).toBe(1);
+  });
+
+  it("a returning reader's mark makes the frame when idle after load", async () => {
+    const { frame, idleQueue } = start({ idle: "manual", marked: true });
+    await flush(30);
+    expect(frame.created).toBe(0);
+    expect(idleQueue).toHaveLength(2); // the mark's check (then the frame), the telemetry
     idleQueue[0]();
-    idleQueue[0]();
+    await flush(30);
+    expect(frame.created).toBe(1);
+  });
+
+  it.each([
+    ["focus", "focusin"],
+    ["a touch", "touchstart"],
+    ["a press", "pointerdown"],
+  ])("%s in a paywalled article is a sign of intent too", async (_, type) => {
+    const { frame } = start({ idle: "manual" });
+    await flush(30);
+    article("harbour-tides").querySelector("p").dispatchEvent(new Event(type, { bubbles: true }));
+    await new Promise((r) => setTimeout(r, 5));
     expect(frame.created).toBe(1);
   });
 
@@ -328,7 +409,7 @@ describe("page script at load", () => {
     const ric = vi.fn();
     window.requestIdleCallback = ric;
     try {
-      start({ idle: null });
+      start({ idle: null, marked: true });
       await flush(30);
       expect(ric).toHaveBeenCalledWith(expect.any(Function), { timeout: FRAME_IDLE_TIMEOUT_MS });
     } finally {
@@ -336,19 +417,19 @@ describe("page script at load", () => {
     }
     document.body.innerHTML = "";
     delete window.Dropgate;
-    const { frame } = start({ idle: null });
+    const { frame } = start({ idle: null, marked: true });
     await flush(30);
     expect(frame.created).toBe(0);
     await new Promise((r) => setTimeout(r, 80));
     expect(frame.created).toBe(1);
   });
 
-  it("creates the frame at the reader's first interaction, before idle time", async () => {
-    const { frame, idleQueue } = start({ idle: "manual" });
+  it("a returning reader's sign of intent before idle time makes the frame once", async () => {
+    const { frame, idleQueue } = start({ idle: "manual", marked: true });
     await flush(30);
-    document.body.dispatchEvent(new Event("pointerdown", { bubbles: true }));
+    article("city-bees").dispatchEvent(new Event("pointerover", { bubbles: true }));
+    await new Promise((r) => setTimeout(r, 5));
     expect(frame.created).toBe(1);
-    document.body.dispatchEvent(new Event("keydown", { bubbles: true }));
     idleQueue[0]();
     expect(frame.created).toBe(1);
   });
@@ -413,8 +494,9 @@ describe("returning readers", () => {
   const READER = { reader: true, channel: null, capDrops: 2_000_000 };
 
   it("restores the articles the reader paid before, without a click, at 0", async () => {
-    const { frame, events } = start({
+    const { frame, events, storage } = start({
       hello: READER,
+      marked: true,
       handlers: { restore: () => ({ unlocked: [{ article: "harbour-tides", html: "<p>The tides.</p>" }] }) },
     });
     await flush(40);
@@ -432,18 +514,67 @@ describe("returning readers", () => {
     expect(article("city-bees").getAttribute("data-paywall-state")).toBe("locked");
     expect(content("city-bees").innerHTML).toBe("");
     expect(events.filter((e) => e.article === "city-bees").map((e) => e.state)).toEqual(["locked"]);
+    expect(storage.data.get(MARK)).toBe("1");
   });
 
-  it("asks nothing for a new reader", async () => {
-    const { frame } = start({ handlers: { restore: () => ({ unlocked: [] }) } });
+  it("a reader the frame knows, met at a sign of intent, is restored and marked for the next page", async () => {
+    const { frame, storage } = start({
+      hello: READER,
+      handlers: { restore: () => ({ unlocked: [{ article: "city-bees", html: "<p>Bees.</p>" }] }) },
+    });
+    await flush(30);
+    expect(frame.created).toBe(0);
+    article("harbour-tides").dispatchEvent(new Event("pointerover", { bubbles: true }));
+    await new Promise((r) => setTimeout(r, 5));
+    await flush(30);
+    expect(article("city-bees").getAttribute("data-paywall-state")).toBe("unlocked");
+    expect(storage.data.get(MARK)).toBe("1");
+  });
+
+  it("asks nothing for a new reader, and forgets a stale mark", async () => {
+    const { frame, storage } = start({ marked: true, handlers: { restore: () => ({ unlocked: [] }) } });
     await flush(40);
     expect(frame.created).toBe(1);
     expect(frame.requests).toEqual([]);
+    expect(storage.data.has(MARK)).toBe(false);
+  });
+
+  it("marks the reader after an unlock went to the frame, paid or not, and keeps working without storage", async () => {
+    const { storage } = start({
+      handlers: { unlock: ({ article: slug }) => ({ article: slug, amountDrops: 100000, html: "<p>Bees.</p>" }) },
+    });
+    await flush(30);
+    button("city-bees").click();
+    await flush(30);
+    expect(storage.data.get(MARK)).toBe("1");
+    document.body.innerHTML = "";
+    delete window.Dropgate;
+    const failed = start({
+      handlers: {
+        unlock: () => {
+          throw new FrameRequestError("network_error", "the answer was lost");
+        },
+      },
+    });
+    await flush(30);
+    button("city-bees").click();
+    await flush(30);
+    expect(article("city-bees").getAttribute("data-paywall-state")).toBe("error");
+    expect(failed.storage.data.get(MARK)).toBe("1"); // e.g. a pending channel to resume
+    document.body.innerHTML = "";
+    delete window.Dropgate;
+    const script = page();
+    const { fetch } = fakeFetch({ [TEASERS_PATH]: [200, { publisher: "pub_a", articles: [] }] }, { base: BASE });
+    const broken = { get: async () => { throw new Error("SecurityError"); }, set: async () => { throw new Error("QuotaExceeded"); } };
+    startPaywall({ window, script, fetch, createHost: fakeFrame().create, idle: (fn) => fn(), connectTelemetry: () => null, loadChunk, storage: broken });
+    await flush(30);
+    expect(article("city-bees").getAttribute("data-paywall-state")).toBe("locked");
   });
 
   it("ignores what it did not ask for and malformed items; a failed restore leaves articles locked", async () => {
     const { events } = start({
       hello: READER,
+      marked: true,
       handlers: {
         restore: () => ({
           unlocked: [{ article: "elsewhere", html: "<p>x</p>" }, { article: "city-bees", html: 5 }, null, "harbour-tides"],
@@ -456,6 +587,7 @@ describe("returning readers", () => {
     delete window.Dropgate;
     const failing = start({
       hello: READER,
+      marked: true,
       handlers: {
         restore: () => {
           throw new FrameRequestError("network_error", "down");
@@ -498,8 +630,23 @@ describe("classifyError", () => {
     expect(classifyError("cap_exceeded")).toEqual(["blocked", "cap"]);
     expect(classifyError("fraud_suspected")).toEqual(["blocked", "risk"]);
     expect(classifyError("sanctions_hit")).toEqual(["blocked", "compliance"]);
-    expect(classifyError("jurisdiction_blocked")).toEqual(["blocked", "compliance"]);
+    expect(classifyError("jurisdiction_blocked")).toEqual(["blocked", "jurisdiction"]);
+    expect(classifyError("reader_limit_reached")).toEqual(["blocked", "limit"]);
+    expect(classifyError("jurisdiction_unknown")).toEqual(["blocked", "compliance"]);
     expect(classifyError("claim_underpaid")).toEqual(["error", "claim_underpaid"]);
     expect(classifyError(undefined)).toEqual(["error", "internal_error"]);
+  });
+});
+
+describe("readerMarks", () => {
+  it("keeps a mark per key in the page's IndexedDB, asynchronously", async () => {
+    const marks = readerMarks({ indexedDB: fakeIndexedDB });
+    expect(await marks.get(MARK)).toBe(false);
+    await marks.set(MARK, true);
+    expect(await marks.get(MARK)).toBe(true);
+    expect(await marks.get(`${READER_MARK_PREFIX}pub_other`)).toBe(false);
+    await marks.set(MARK, false);
+    expect(await marks.get(MARK)).toBe(false);
+    expect(readerMarks({})).toBeNull(); // no IndexedDB: no marks, nothing breaks
   });
 });

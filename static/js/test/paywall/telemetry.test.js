@@ -30,8 +30,8 @@ describe("telemetry registry", () => {
     let emit;
     telemetry.registerTelemetrySource({ name: "pointer", start: (e) => void (emit = e) });
     telemetry.startTelemetry();
-    emit([1, 2, 3]);
-    emit([4, 5, 6]);
+    emit(1, 2, 3);
+    emit(4, 5, 6);
     expect(telemetry.bufferedTelemetry()).toEqual([
       { source: "pointer", data: [1, 2, 3] },
       { source: "pointer", data: [4, 5, 6] },
@@ -40,6 +40,32 @@ describe("telemetry registry", () => {
     expect(telemetry.bufferedTelemetry()).toEqual([{ source: "pointer", data: [4, 5, 6] }]);
     expect(telemetry.drainTelemetry()).toEqual({ samples: [{ source: "pointer", data: [4, 5, 6] }], dropped: 0 });
     expect(telemetry.drainTelemetry().samples).toEqual([]);
+  });
+
+  it("keeps samples as numbers in a typed array: amend replaces the source's last one while it is buffered", () => {
+    let emit;
+    telemetry.registerTelemetrySource({ name: "m", start: (e) => void (emit = e) });
+    telemetry.startTelemetry();
+    emit(1, 10, 20);
+    emit.amend(2, 11, 21);
+    expect(telemetry.bufferedTelemetry()).toEqual([{ source: "m", data: [2, 11, 21] }]);
+    telemetry.consumeTelemetry(1); // sent: a later amend records a new sample
+    emit.amend(3, 12, 22);
+    expect(telemetry.bufferedTelemetry()).toEqual([{ source: "m", data: [3, 12, 22] }]);
+    expect(telemetry.bufferedTelemetryCount()).toBe(1);
+  });
+
+  it("turns a source's numbers back with its shape, strings through emit.text", () => {
+    let emit;
+    const shape = (v, text) => ({ article: text(v[0]), visible_ms: v[1] });
+    telemetry.registerTelemetrySource({ name: "d", shape, start: (e) => void (emit = e) });
+    telemetry.startTelemetry();
+    emit(emit.text("harbour-tides"), 1500);
+    emit(emit.text("harbour-tides"), 2500);
+    expect(telemetry.bufferedTelemetry().map((s) => s.data)).toEqual([
+      { article: "harbour-tides", visible_ms: 1500 },
+      { article: "harbour-tides", visible_ms: 2500 },
+    ]);
   });
 
   it("bounds the buffer, dropping the oldest, and counts what it dropped", () => {

@@ -205,3 +205,21 @@ describe("telemetry additions", () => {
     expect(parseFrameMessage(forged).error).toEqual({ code: "x", message: "" });
   });
 });
+
+describe("dispute request", () => {
+  it("carries the article and, optionally, one of the five reasons and a message", () => {
+    expect(makeRequest("dispute", 1, { article: "x" })).toEqual({ dg: 1, type: "dispute", id: 1, article: "x" });
+    expect(makeRequest("dispute", 2, { article: "x", reason: "accidental", message: "oops" })).toEqual({
+      dg: 1,
+      type: "dispute",
+      id: 2,
+      article: "x",
+      reason: "accidental",
+      message: "oops",
+    });
+    expect(() => makeRequest("dispute", 3, { article: "x", reason: "refund_me" })).toThrow(TypeError);
+    expect(() => makeRequest("dispute", 4, { article: "../x" })).toThrow(TypeError);
+    expect(() => makeRequest("dispute", 5, { article: "x", message: "a".repeat(4001) })).toThrow(TypeError);
+    expect(parseRequest({ dg: 1, type: "dispute", id: 6, article: "x", message: { toString: () => "x" } })).toBeNull();
+  });
+});

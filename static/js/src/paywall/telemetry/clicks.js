@@ -20,13 +20,13 @@ export function clicksSource({ window: win, now = nowMs } = {}) {
     name: "clicks",
     start(emit) {
       const onClick = (event) => {
-        emit([
+        emit(
           eventTime(event, now),
           Math.round(event.clientX || 0),
           Math.round(event.clientY || 0),
           event.button | 0,
           clickKind(event),
-        ]);
+        );
       };
       const options = { capture: true, passive: true };
       listen(win, "click", onClick, options);

@@ -24,6 +24,11 @@ export function articleWords(article) {
   return Math.max(0, words);
 }
 
+/** A dwell sample's numbers `[slug id, visible_ms, words]` as the batch carries it. */
+export function dwellShape(values, text) {
+  return { article: text(values[0]), visible_ms: values[1], words: values[2] };
+}
+
 export function dwellSource({ window: win, now = nowMs } = {}) {
   const doc = win.document;
   const tracked = new Map(); // element → {slug, inView, since, total, sent}
@@ -35,7 +40,7 @@ export function dwellSource({ window: win, now = nowMs } = {}) {
     entry.since = reopen && entry.inView && doc.visibilityState !== "hidden" ? t : null;
     if (emitFn && entry.total > entry.sent) {
       entry.sent = entry.total;
-      emitFn({ article: entry.slug, visible_ms: Math.round(entry.total), words: articleWords(element) });
+      emitFn(emitFn.text(entry.slug), Math.round(entry.total), articleWords(element));
     }
   }
 
@@ -46,6 +51,7 @@ export function dwellSource({ window: win, now = nowMs } = {}) {
 
   return {
     name: "dwell",
+    shape: dwellShape,
     flush: () => settleAll(true),
     start(emit) {
       if (typeof win.IntersectionObserver !== "function") return undefined;

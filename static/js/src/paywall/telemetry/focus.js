@@ -14,10 +14,10 @@ export function focusSource({ window: win, now = nowMs } = {}) {
     start(emit) {
       // Not in the capture phase: an element's focus (which does not bubble) never reaches it.
       const onFocus = (event) => {
-        emit([eventTime(event, now), event.type === "focus" ? 1 : 0]);
+        emit(eventTime(event, now), event.type === "focus" ? 1 : 0);
       };
       const onVisibility = (event) => {
-        emit([eventTime(event, now), doc.visibilityState === "hidden" ? 2 : 3]);
+        emit(eventTime(event, now), doc.visibilityState === "hidden" ? 2 : 3);
       };
       const options = { passive: true };
       listen(win, "focus", onFocus, options);

@@ -2,7 +2,7 @@
  * Source: mouse (and pen) movement, as `[t, x, y]` samples (t ms since page start, x/y CSS px
  * in the viewport, integers). The connection delta-encodes them into the batch's `mouse` list.
  *
- * Cost per event: two reads and an array push. Chromium already dispatches `pointermove` at
+ * Cost per event: a few reads and one append to the registry's typed array (no allocation). Chromium already dispatches `pointermove` at
  * most once per animation frame; where a browser sends more, samples closer than
  * COALESCE_MS to the last one replace it (the latest position wins), so the rate stays near
  * the display's. Each sample keeps its event's own timestamp, so timing is not quantised.
@@ -21,7 +21,7 @@ export function mouseSource({ window: win, now = nowMs } = {}) {
   return {
     name: "mouse",
     start(emit) {
-      let last = null;
+      let lastT = -1; // the last sample's time (-1: none yet)
       let opened = 0; // when the last sample's slot opened
       const type = typeof win.PointerEvent === "function" ? "pointermove" : "mousemove";
       const onMove = (event) => {
@@ -29,16 +29,14 @@ export function mouseSource({ window: win, now = nowMs } = {}) {
         const t = eventTime(event, now);
         const x = Math.round(event.clientX);
         const y = Math.round(event.clientY);
-        if (last && t - opened < COALESCE_MS && t >= last[0]) {
-          // Still in the buffer (or already sent, when this changes nothing): the latest wins.
-          last[0] = t;
-          last[1] = x;
-          last[2] = y;
+        if (lastT >= 0 && t - opened < COALESCE_MS && t >= lastT) {
+          lastT = t;
+          emit.amend(t, x, y); // the latest position wins (a new sample if the last went out)
           return;
         }
-        last = [t, x, y];
+        lastT = t;
         opened = t;
-        emit(last);
+        emit(t, x, y);
       };
       const options = { capture: true, passive: true };
       listen(win, type, onMove, options);

@@ -9,19 +9,19 @@ export function scrollSource({ window: win, now = nowMs } = {}) {
   return {
     name: "scroll",
     start(emit) {
-      let last = null;
+      let lastT = -1;
       let opened = 0; // when the last sample's slot opened
       const onScroll = (event) => {
         const t = eventTime(event, now);
         const y = Math.round(win.scrollY || win.pageYOffset || 0);
-        if (last && t - opened < COALESCE_MS && t >= last[0]) {
-          last[0] = t;
-          last[1] = y;
+        if (lastT >= 0 && t - opened < COALESCE_MS && t >= lastT) {
+          lastT = t;
+          emit.amend(t, y);
           return;
         }
-        last = [t, y];
+        lastT = t;
         opened = t;
-        emit(last);
+        emit(t, y);
       };
       const options = { capture: true, passive: true };
       listen(win, "scroll", onScroll, options);

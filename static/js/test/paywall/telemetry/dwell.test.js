@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { articleWords, countWords, dwellSource } from "../../../src/paywall/telemetry/dwell.js";
+import { articleWords, countWords, dwellShape, dwellSource } from "../../../src/paywall/telemetry/dwell.js";
 import { recorder } from "./sources.helpers.js";
 
 /** An IntersectionObserver the test drives. */
@@ -46,7 +46,7 @@ describe("dwell source", () => {
   });
 
   it("emits the visible total when an article leaves the viewport, and on flush", () => {
-    const { samples, emit } = recorder();
+    const { samples, emit } = recorder(dwellShape);
     const source = dwellSource({ window: win, now: () => clock });
     stop = source.start(emit);
     const io = FakeObserver.last;
@@ -66,7 +66,7 @@ describe("dwell source", () => {
   });
 
   it("does not count time while the page is hidden", () => {
-    const { samples, emit } = recorder();
+    const { samples, emit } = recorder(dwellShape);
     const source = dwellSource({ window: win, now: () => clock });
     stop = source.start(emit);
     FakeObserver.last.fire(article("city-bees"), true);
@@ -83,7 +83,7 @@ describe("dwell source", () => {
   });
 
   it("collects nothing without IntersectionObserver", () => {
-    const { samples, emit } = recorder();
+    const { samples, emit } = recorder(dwellShape);
     expect(dwellSource({ window: { document } }).start(emit)).toBeUndefined();
     expect(samples).toEqual([]);
   });

@@ -1,11 +1,12 @@
 import { describe, expect, it, vi } from "vitest";
 import { automationFingerprint, automationNames } from "../../../../src/paywall/telemetry/fingerprint/automation.js";
-import { canvasImage } from "../../../../src/paywall/telemetry/fingerprint/canvas.js";
 import { navigatorFingerprint } from "../../../../src/paywall/telemetry/fingerprint/navigator.js";
 import { screenFacts } from "../../../../src/paywall/telemetry/fingerprint/screen.js";
 import { timezoneFacts } from "../../../../src/paywall/telemetry/fingerprint/timezone.js";
-import { webglFacts } from "../../../../src/paywall/telemetry/fingerprint/webgl.js";
 import { workerFingerprint } from "../../../../src/paywall/telemetry/fingerprint/worker.js";
+import { drawCanvasImage, parseGraphics, webglDescription, workerGraphics } from "../../../../src/shared/probe.js";
+
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /** A 2D context that records what is drawn; its "image" is the drawing log. */
 function fakeCanvasDoc({ webgl = null, twoD = true } = {}) {
@@ -31,31 +32,57 @@ function fakeCanvasDoc({ webgl = null, twoD = true } = {}) {
 }
 
 describe("fingerprint sources", () => {
-  it("canvas: the data URL of a fixed drawing; '' without a 2D context", () => {
-    const doc = fakeCanvasDoc();
-    const first = canvasImage(doc);
-    expect(first).toMatch(/^data:image\/png;base64,/);
-    expect(doc.log.some(([name]) => name === "fillText")).toBe(true);
-    expect(canvasImage(fakeCanvasDoc())).toBe(first); // the same drawing every time
-    expect(canvasImage(fakeCanvasDoc({ twoD: false }))).toBe("");
-    expect(canvasImage({ createElement: () => { throw new Error("no DOM"); } })).toBe("");
+  it("canvas: a fixed drawing (text in two fonts, a gradient, an arc), the same every time", () => {
+    const first = fakeCanvasDoc();
+    drawCanvasImage(first.createElement("canvas").getContext("2d"));
+    expect(first.log.some(([name]) => name === "fillText")).toBe(true);
+    expect(first.log.some(([name]) => name === "arc")).toBe(true);
+    const again = fakeCanvasDoc();
+    drawCanvasImage(again.createElement("canvas").getContext("2d"));
+    expect(again.log.map(([name, ...args]) => [name, ...args.filter((a) => typeof a !== "object")])).toEqual(
+      first.log.map(([name, ...args]) => [name, ...args.filter((a) => typeof a !== "object")]),
+    );
+  });
+
+  const fakeGl = (lose = vi.fn()) => ({
+    getExtension: (name) => (name === "WEBGL_debug_renderer_info" ? {} : name === "WEBGL_lose_context" ? { loseContext: lose } : null),
+    getParameter: (p) => ({ 0x9245: "Google Inc. (NVIDIA)", 0x9246: "ANGLE (NVIDIA GeForce)", 0x0d33: 16384, 0x0d3a: new Int32Array([32767, 32767]) })[p] ?? 0,
+    getSupportedExtensions: () => ["OES_texture_float", "WEBGL_debug_renderer_info"],
   });
 
   it("webgl: unmasked vendor and renderer, and a description of the context to hash", () => {
-    const lose = vi.fn();
-    const gl = {
-      getExtension: (name) => (name === "WEBGL_debug_renderer_info" ? {} : name === "WEBGL_lose_context" ? { loseContext: lose } : null),
-      getParameter: (p) => ({ 0x9245: "Google Inc. (NVIDIA)", 0x9246: "ANGLE (NVIDIA GeForce)", 0x0d33: 16384, 0x0d3a: new Int32Array([32767, 32767]) })[p] ?? 0,
-      getSupportedExtensions: () => ["OES_texture_float", "WEBGL_debug_renderer_info"],
-    };
-    const facts = webglFacts(fakeCanvasDoc({ webgl: gl }));
+    const facts = webglDescription(fakeGl());
     expect(facts.vendor).toBe("Google Inc. (NVIDIA)");
     expect(facts.renderer).toBe("ANGLE (NVIDIA GeForce)");
     expect(facts.description).toContain("16384");
     expect(facts.description).toContain("32767,32767");
     expect(facts.description).toContain("OES_texture_float");
+  });
+
+  it("graphics in the worker: SHA-256 of the drawing's PNG and of the WebGL description, on OffscreenCanvases", async () => {
+    const lose = vi.fn();
+    const drawn = fakeCanvasDoc();
+    class OffscreenCanvas {
+      constructor(width, height) {
+        this.size = [width, height];
+      }
+      getContext(kind) {
+        return kind === "2d" ? drawn.createElement("canvas").getContext("2d") : kind === "webgl" ? fakeGl(lose) : null;
+      }
+      async convertToBlob() {
+        return new Blob([JSON.stringify(drawn.log)]);
+      }
+    }
+    const graphics = await workerGraphics({ OffscreenCanvas, crypto: globalThis.crypto });
+    expect(graphics.canvas).toMatch(/^[0-9a-f]{64}$/);
+    expect(graphics.canvas).not.toBe(EMPTY_SHA256);
+    expect(graphics.webgl).toMatch(/^[0-9a-f]{64}$/);
+    expect(graphics.webgl_renderer).toBe("ANGLE (NVIDIA GeForce)");
     expect(lose).toHaveBeenCalled(); // the context is given back
-    expect(webglFacts(fakeCanvasDoc({ webgl: null }))).toBeNull();
+    expect(parseGraphics(graphics)).toEqual(graphics);
+    // No OffscreenCanvas: the hashes of nothing, and no names.
+    expect(await workerGraphics({ crypto: globalThis.crypto })).toEqual({ canvas: EMPTY_SHA256, webgl: EMPTY_SHA256, webgl_vendor: "", webgl_renderer: "" });
+    expect(parseGraphics({ ...graphics, canvas: "nope" })).toBeNull();
   });
 
   it("screen: [w, h, availW, availH, dpr, colorDepth]", () => {
@@ -98,7 +125,9 @@ describe("fingerprint sources", () => {
 
   it("worker: the frame's probe result, or null on failure or timeout", async () => {
     const facts = { hw_concurrency: 8, languages: ["en"], platform: "Linux", tz: "UTC", webgl_renderer: null };
-    expect(await workerFingerprint(async () => ({ worker: facts }))).toEqual(facts);
+    const graphics = { canvas: EMPTY_SHA256, webgl: EMPTY_SHA256, webgl_vendor: "", webgl_renderer: "" };
+    expect(await workerFingerprint(async () => ({ worker: facts, graphics }))).toEqual({ worker: facts, graphics });
+    expect(await workerFingerprint(async () => ({ worker: facts }))).toEqual({ worker: facts, graphics: null });
     expect(await workerFingerprint(async () => ({ worker: null }))).toBeNull();
     expect(await workerFingerprint(async () => { throw new Error("frame_unavailable"); })).toBeNull();
     vi.useFakeTimers();
