@@ -170,7 +170,9 @@ def test_close_time_is_ripple_epoch_and_monotonic(sandbox_url):
 
 def test_server_info_looks_standalone(sandbox_url):
     info = sandbox_rpc(sandbox_url, "server_info")["info"]
-    assert "network_id" not in info  # standalone: xrpl-py adds no NetworkID
+    # A test network's id (XRPL_SANDBOX_NETWORK_ID, 1): the public x402 XRPL clients check it,
+    # and at or below 1024 xrpl-py adds no NetworkID to what it signs.
+    assert info["network_id"] == 1
     assert info["validated_ledger"]["reserve_base_xrp"] == 1
     assert info["validated_ledger"]["reserve_inc_xrp"] == 0.2
     state = sandbox_rpc(sandbox_url, "server_state")["state"]

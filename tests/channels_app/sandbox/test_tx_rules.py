@@ -135,6 +135,28 @@ def test_network_id_is_refused_on_a_standalone_network(local_ledger):
     assert local_ledger.result(tx, alice, network_id=1) == "telNETWORK_ID_MAKES_TX_NON_CANONICAL"
 
 
+def test_network_id_above_1024_is_required_and_must_match(tmp_path):
+    from channels_app.sandbox.rpc import Sandbox
+    from channels_app.sandbox.timekeeping import LedgerClock
+
+    from .conftest import FakeWall
+
+    wall = FakeWall()
+    sandbox = Sandbox(tmp_path / "net", clock=LedgerClock(wall=wall), network_id=21_337)
+    try:
+        ledger = LocalLedger(sandbox=sandbox, wall=wall)
+        genesis = ledger.genesis
+        tx = Payment(
+            account=genesis.address, destination=Wallet.create().address, amount="20000000"
+        )
+        assert ledger.result(tx, genesis) == "telREQUIRES_NETWORK_ID"
+        assert ledger.result(tx, genesis, network_id=21_338) == "telWRONG_NETWORK"
+        assert ledger.result(tx, genesis, network_id=21_337) == "tesSUCCESS"
+        assert sandbox.handle("server_info", {})["info"]["network_id"] == 21_337
+    finally:
+        sandbox.shutdown()
+
+
 def test_unsupported_transaction_type_is_a_clear_result(local_ledger):
     alice = local_ledger.new_wallet(10 * XRP)
     before = local_ledger.snapshot()
