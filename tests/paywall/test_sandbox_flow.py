@@ -157,7 +157,9 @@ def test_rotating_the_claim_key_settles_and_closes_the_old_channel(
     assert api.post("channels", {"channel_id": old_channel}, auth=auth).status_code == 200
     assert pay(first.slug, old_channel, old_key, PRICE).status_code == 201
     queued: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(settle_channel, "delay", lambda *args: queued.append(args))
+    monkeypatch.setattr(
+        settle_channel, "apply_async", lambda args=(), kwargs=None, **_: queued.append(args)
+    )
 
     # when the reader rotates to a new key
     new_key = claim_key(CryptoAlgorithm.SECP256K1)
