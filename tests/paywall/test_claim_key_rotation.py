@@ -49,7 +49,9 @@ def claim(key: ClaimKey, channel_id: str, amount: int) -> dict[str, str]:
 def queued(monkeypatch) -> list[tuple[Any, ...]]:
     """The settle_channel tasks queued (they run on a worker, not here)."""
     calls: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(settle_channel, "delay", lambda *args: calls.append(args))
+    monkeypatch.setattr(
+        settle_channel, "apply_async", lambda args=(), kwargs=None, **_: calls.append(args)
+    )
     return calls
 
 
