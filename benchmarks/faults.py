@@ -1359,8 +1359,6 @@ def drain_and_settle(
             lambda: in_flight() == 0, timeout=opts.recover_timeout, what="in-flight", interval=0.5
         )
     out = tmp / "settle.json"
-    run_child([__file__, "_settle_all", "--out", str(out)], env, logs / "settle.log", 120)
-    queued = json.loads(out.read_text())["queued"]
 
     def unsettled() -> int:
         rows = cluster.postgres.query(
@@ -1368,18 +1366,29 @@ def drain_and_settle(
         )
         return int(rows[0][0])
 
-    settled = True
-    try:
-        wait_for(
-            lambda: unsettled() == 0 and in_flight() == 0,
-            timeout=opts.drain_timeout,
-            what="settled",
-            interval=0.5,
-        )
-    except RuntimeError:
-        settled = False
+    # A final settlement can fail on the ledger (e.g. tefPAST_SEQ); below the threshold nothing
+    # queues it again, so the operator's request is repeated until the drain's time is up.
+    queued = 0
+    rounds = 0
+    settled = False
+    deadline = time.monotonic() + opts.drain_timeout
+    while not settled and time.monotonic() < deadline:
+        run_child([__file__, "_settle_all", "--out", str(out)], env, logs / "settle.log", 120)
+        queued += json.loads(out.read_text())["queued"]
+        rounds += 1
+        try:
+            wait_for(
+                lambda: unsettled() == 0 and in_flight() == 0,
+                timeout=max(1.0, min(60.0, deadline - time.monotonic())),
+                what="settled",
+                interval=0.5,
+            )
+            settled = True
+        except RuntimeError:
+            continue
     return {
         "final_settlements_queued": queued,
+        "final_rounds": rounds,
         "all_settled": settled,
         "unsettled_channels": unsettled(),
         "seconds": round(time.monotonic() - started, 1),
