@@ -7,10 +7,18 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
 
 from channels_app import clock
-from channels_app.models import IN_FLIGHT, Channel, ChannelStatus, Claim, JournalLine, Settlement
+from channels_app.models import (
+    IN_FLIGHT,
+    Channel,
+    ChannelStatus,
+    Claim,
+    JournalLine,
+    Settlement,
+    SettlementStatus,
+)
 from channels_app.services.integrity import channel_verify, claim_verify, claims_consistent_verify
 from channels_app.types import ChannelSnapshot
 
@@ -98,6 +106,28 @@ def channels_due_for_settlement() -> QuerySet[Channel]:
     return Channel.objects.exclude(status=ChannelStatus.CLOSED).filter(
         accepted_drops__gte=F("ledger_balance_drops") + threshold
     )
+
+
+def channels_with_failed_settlement() -> list[tuple[int, bool]]:
+    """(channel pk, close) of open channels with drops still to redeem whose latest settlement
+    failed without burning a fee (a tef/ter/tel result, or expired unseen: the same claim can
+    be redeemed by a fresh transaction), so the sweep tries again, as a close if it was one.
+    A tec failure spent its fee and names a lasting problem: it waits for the threshold, a
+    deadline or a person, as before."""
+    latest = Settlement.objects.filter(channel=OuterRef("pk")).order_by("-created_at", "-pk")
+    rows = (
+        Channel.objects.exclude(status=ChannelStatus.CLOSED)
+        .filter(accepted_drops__gt=F("ledger_balance_drops"))
+        .annotate(
+            last_status=Subquery(latest.values("status")[:1]),
+            last_result=Subquery(latest.values("engine_result")[:1]),
+            last_close=Subquery(latest.values("close")[:1]),
+        )
+        .filter(last_status=SettlementStatus.FAILED)
+        .exclude(last_result__startswith="tec")
+        .values_list("pk", "last_close")
+    )
+    return [(pk, bool(close)) for pk, close in rows]
 
 
 def journal_balance(account: str, subaccount: str | None = None) -> int:

@@ -14,7 +14,7 @@ from celery import shared_task
 
 from channels_app.enqueue import enqueue, release_once
 from channels_app.exceptions import TRANSIENT_OUTAGES
-from channels_app.selectors import channels_due_for_settlement
+from channels_app.selectors import channels_due_for_settlement, channels_with_failed_settlement
 from channels_app.services.integrity import StateIntegrityError, integrity_alert_record
 from channels_app.services.settlement import settlement_run
 from channels_app.services.watchtower import watchtower_resolve_in_flight
@@ -66,7 +66,12 @@ def settle_due_channels() -> int:
     pks = list(channels_due_for_settlement().values_list("pk", flat=True))
     for pk in pks:
         settle_channel_queue(pk, "threshold")
-    return len(pks)
+    # A settlement that failed (a sequence taken by another transaction, a ledger outage past
+    # its LastLedgerSequence) is tried again here rather than left until the next threshold.
+    retries = [(pk, close) for pk, close in channels_with_failed_settlement() if pk not in pks]
+    for pk, close in retries:
+        settle_channel_queue(pk, "retry", close)
+    return len(pks) + len(retries)
 
 
 @shared_task(name="channels_app.tasks.watchtower_scan", **_RETRY)
