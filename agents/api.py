@@ -17,7 +17,7 @@ from agents.services.botauth import buyer_identify
 from agents.services.purchase import X402Required, agent_purchase
 from agents.throttles import AgentRateThrottle
 from channels_app.client_address import client_address_of_meta
-from paywall.api.base import ApiView, api_key_of, no_cors
+from paywall.api.base import ApiView, api_key_of, error_responses, no_cors
 from paywall.api.publisher import PublisherView
 from paywall.errors import error_body
 
@@ -36,7 +36,10 @@ class ArticleMachineApi(ApiView):
 
     throttle_classes = (AgentRateThrottle,)
 
-    @extend_schema(operation_id="agents_article_get", responses={200: dict, 402: dict})
+    @extend_schema(
+        operation_id="agents_article_get",
+        responses={200: dict, 402: dict, **error_responses(400, 401, 404, 409, 422)},
+    )
     def get(self, request: Request, pub: str, slug: str) -> Response:
         no_cors(request)
         buyer = buyer_identify(
@@ -88,7 +91,10 @@ class ArticleAgentPolicyOut(serializers.Serializer):
 class PublisherArticleAgentPolicyApi(PublisherView):
     """PUT whether agents may buy an article and at what price (null: the article's price)."""
 
-    @extend_schema(request=ArticleAgentPolicyIn, responses=ArticleAgentPolicyOut)
+    @extend_schema(
+        request=ArticleAgentPolicyIn,
+        responses={200: ArticleAgentPolicyOut, **error_responses(400, 401, 404)},
+    )
     def put(self, request: Request, slug: str) -> Response:
         data = ArticleAgentPolicyIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -120,7 +126,9 @@ class OperatorPolicyIn(serializers.Serializer):
 class PublisherOperatorPolicyApi(PublisherView):
     """PUT the publisher's decision about a verified crawler operator: allow (at a price) or refuse."""
 
-    @extend_schema(request=OperatorPolicyIn, responses=dict)
+    @extend_schema(
+        request=OperatorPolicyIn, responses={200: dict, **error_responses(400, 401, 404)}
+    )
     def put(self, request: Request, operator: str) -> Response:
         data = OperatorPolicyIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -142,7 +150,7 @@ class PublisherOperatorPolicyApi(PublisherView):
 class PublisherAgentRevenueApi(PublisherView):
     """GET the publisher's agent revenue, apart from readers': by scheme and by operator."""
 
-    @extend_schema(responses=dict)
+    @extend_schema(responses={200: dict, **error_responses(401)})
     def get(self, request: Request) -> Response:
         from agents.selectors import agent_revenue
 
